@@ -1,0 +1,11 @@
+//! Running the source image once under the sensor and learning what it touches.
+
+pub mod inject;
+pub mod options;
+pub mod probes;
+pub mod run;
+
+pub use inject::locate_sensor;
+pub use options::{AnalysisOptions, ContinueAfter};
+pub use probes::{ExecCheck, HttpCheck};
+pub use run::{Analysis, AnalyzeError, analyze};

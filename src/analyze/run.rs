@@ -1,0 +1,386 @@
+//! The analysis run: the source image, started once with the sensor as its entrypoint,
+//! exercised by probes, then stopped; its trace and answers are read back.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use thiserror::Error;
+
+use super::inject::{SENSOR_PATH, SensorError, sensor_archive};
+use super::options::{AnalysisOptions, ContinueAfter};
+use super::probes::{self, ExecCheck, HttpCheck, ProbeFailure, join_ports};
+use crate::engine::{ContainerRun, Engine, EngineError, Logs, ROLE_LABEL, SOURCE_LABEL};
+use crate::image::ImageSpec;
+use crate::probe::HttpProber;
+use crate::progress::Progress;
+use crate::sensor::report::{ExitStatus, TraceReport};
+
+const TRACE_PATH: &str = "/.slim/trace.json";
+/// Time the app gets to shut down after its stop signal before it is killed.
+const STOP_GRACE_SECS: i32 = 10;
+const PROBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What one traced run of the image showed.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub command: Vec<String>,
+    pub mode: ContinueAfter,
+    /// the main command's trace with every exec command's trace merged in
+    pub trace: TraceReport,
+    /// how the main command ended
+    pub exit: Option<ExitStatus>,
+    /// true if slim stopped the app (probe/seconds/signal/enter), false if it exited by itself
+    pub stopped_by_slim: bool,
+    pub logs: Logs,
+    pub http: Vec<HttpCheck>,
+    pub execs: Vec<ExecCheck>,
+    pub duration: Duration,
+}
+
+#[derive(Debug, Error)]
+pub enum AnalyzeError {
+    #[error(
+        "image {0} has no ENTRYPOINT or CMD, so there is nothing to run and trace.\n\
+         Give it one (ENTRYPOINT/CMD in its Dockerfile) and slim it again."
+    )]
+    NoCommand(String),
+    #[error("image {image} is for {platform}; slim's sensor runs on linux/amd64 images only")]
+    UnsupportedPlatform { image: String, platform: String },
+    #[error("the image's command {command:?} cannot start: {reason}")]
+    CannotStart { command: String, reason: String },
+    #[error(
+        "the app failed during analysis (exit status {code}); slim needs a run that works to learn what it needs.\n{output}\nIf this exit status is expected, pass --allow-failure."
+    )]
+    AppFailed { code: i32, output: String },
+    #[error("the app exited with status {code} before it answered on port {ports}.\n{output}")]
+    AppExitedEarly {
+        code: i64,
+        ports: String,
+        output: String,
+    },
+    #[error(
+        "no exposed port ({ports}) answered HTTP within {seconds}s (last error: {last}).\n\
+         Check the app listens on 0.0.0.0 inside the container, raise --timeout, or pass --http-probe=false."
+    )]
+    NoHttpAnswer {
+        ports: String,
+        seconds: u64,
+        last: String,
+    },
+    #[error(
+        "the app was still running after {seconds}s under --continue-after exit.\n\
+         If it is a server, let slim stop it: --continue-after probe (it needs EXPOSEd ports or --exec) \
+         or --continue-after SECONDS; or raise --timeout."
+    )]
+    NotExited { seconds: u64 },
+    #[error("the sensor left no report in the container; its output was:\n{output}")]
+    ReportMissing { output: String },
+    #[error("the sensor's report is unreadable: {0}")]
+    ReportInvalid(#[from] serde_json::Error),
+    #[error(transparent)]
+    Sensor(#[from] SensorError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// Run `image` once under the sensor and collect what it did.
+pub async fn analyze(
+    engine: &Engine,
+    image: &ImageSpec,
+    source_name: &str,
+    options: &AnalysisOptions,
+    progress: &dyn Progress,
+) -> Result<Analysis, AnalyzeError> {
+    let command = image.command();
+    if command.is_empty() {
+        return Err(AnalyzeError::NoCommand(source_name.to_string()));
+    }
+    check_platform(image, source_name)?;
+    let ports = image.tcp_ports();
+    let mode = options.effective_mode(&ports);
+    let probing_http = options.http_probe && !ports.is_empty();
+
+    progress.step("creating the analysis container");
+    let run = engine
+        .create_container(analysis_container(
+            image,
+            source_name,
+            &ports,
+            options.cap_ptrace,
+        ))
+        .await?;
+    engine
+        .upload_tar(&run, "/", sensor_archive(&options.sensor, &[])?)
+        .await?;
+    let started = Instant::now();
+    let deadline = started + options.timeout;
+    progress.step(&format!("running {}", shell_words::join(&command)));
+    engine.start(&run).await?;
+
+    let prober = HttpProber::new(PROBE_REQUEST_TIMEOUT);
+    let mut http = Vec::new();
+    if probing_http {
+        match probes::wait_for_http(engine, &run, &ports, &prober, deadline, progress).await {
+            Ok(checks) => http = checks,
+            Err(ProbeFailure::AppExited { code }) => {
+                let logs = engine.logs(&run).await?;
+                let trace = read_trace(engine, &run, &logs).await?;
+                if let Some(reason) = trace.start_error {
+                    return Err(AnalyzeError::CannotStart {
+                        command: shell_words::join(&command),
+                        reason,
+                    });
+                }
+                return Err(AnalyzeError::AppExitedEarly {
+                    code,
+                    ports: join_ports(&ports),
+                    output: output_tail(&logs),
+                });
+            }
+            Err(ProbeFailure::Engine(e)) => return Err(e.into()),
+        }
+        let answered: Vec<u16> = http
+            .iter()
+            .filter(|c| c.answer.is_ok())
+            .map(|c| c.port)
+            .collect();
+        let silent: Vec<&HttpCheck> = http.iter().filter(|c| is_silent(c)).collect();
+        if answered.is_empty() && !silent.is_empty() {
+            let last = silent
+                .last()
+                .and_then(|c| c.answer.clone().err())
+                .unwrap_or_default();
+            return Err(AnalyzeError::NoHttpAnswer {
+                ports: join_ports(&ports),
+                seconds: options.timeout.as_secs(),
+                last,
+            });
+        }
+        let extra = probes::send_http_probes(
+            engine,
+            &run,
+            &answered,
+            &options.http_probe_cmds,
+            &prober,
+            progress,
+        )
+        .await?;
+        http.extend(extra);
+    }
+    let wrap = |i: usize, argv: Vec<String>| -> Vec<String> {
+        let report = format!("/.slim/exec-{i}.json");
+        [SENSOR_PATH, "trace", "--report", &report, "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(argv)
+            .collect()
+    };
+    let execs = probes::run_execs(engine, &run, &options.execs, &wrap, progress).await?;
+
+    let stopped_by_slim =
+        wait_for_end(engine, &run, mode, deadline, options.timeout, progress).await?;
+    let logs = engine.logs(&run).await?;
+    let mut trace = read_trace(engine, &run, &logs).await?;
+    for i in 0..execs.len() {
+        if let Some(bytes) = engine
+            .read_file(&run, &format!("/.slim/exec-{i}.json"))
+            .await?
+        {
+            trace.merge(&serde_json::from_slice(&bytes)?);
+        }
+    }
+    engine.remove_container(&run).await?;
+
+    if let Some(reason) = trace.start_error.clone() {
+        return Err(AnalyzeError::CannotStart {
+            command: shell_words::join(&command),
+            reason,
+        });
+    }
+    let exit = trace.exit;
+    if let Some(status) = exit.filter(|s| s.code != 0 && !stopped_by_slim && !options.allow_failure)
+    {
+        return Err(AnalyzeError::AppFailed {
+            code: status.code,
+            output: output_tail(&logs),
+        });
+    }
+    Ok(Analysis {
+        command,
+        mode,
+        trace,
+        exit,
+        stopped_by_slim,
+        logs,
+        http,
+        execs,
+        duration: started.elapsed(),
+    })
+}
+
+fn check_platform(image: &ImageSpec, source_name: &str) -> Result<(), AnalyzeError> {
+    let arch_ok = image.architecture.is_empty() || image.architecture == "amd64";
+    let os_ok = image.os.is_empty() || image.os == "linux";
+    if arch_ok && os_ok {
+        return Ok(());
+    }
+    Err(AnalyzeError::UnsupportedPlatform {
+        image: source_name.to_string(),
+        platform: format!("{}/{}", image.os, image.architecture),
+    })
+}
+
+/// The source image with the sensor as entrypoint; the image's own ENTRYPOINT and CMD become
+/// the sensor's command, and its USER, WORKDIR and ENV apply unchanged.
+fn analysis_container(
+    image: &ImageSpec,
+    source_name: &str,
+    ports: &[u16],
+    cap_ptrace: bool,
+) -> ContainerCreateBody {
+    let mut entrypoint: Vec<String> = [SENSOR_PATH, "trace", "--report", TRACE_PATH, "--"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    entrypoint.extend(image.entrypoint.iter().cloned());
+    let port_bindings = ports
+        .iter()
+        .map(|port| {
+            // Loopback only: the probe never reaches beyond this machine.
+            let binding = PortBinding {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some(String::new()),
+            };
+            (format!("{port}/tcp"), Some(vec![binding]))
+        })
+        .collect::<HashMap<_, _>>();
+    ContainerCreateBody {
+        image: Some(image.id.clone()),
+        entrypoint: Some(entrypoint),
+        // Overriding the entrypoint drops the image's CMD unless it is passed again.
+        cmd: Some(image.cmd.clone()),
+        labels: Some(container_labels("analysis", source_name)),
+        host_config: Some(HostConfig {
+            port_bindings: Some(port_bindings),
+            cap_add: cap_ptrace.then(|| vec!["SYS_PTRACE".to_string()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Labels that mark a container as slim's, so leftovers can be found.
+pub fn container_labels(role: &str, source_name: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (ROLE_LABEL.to_string(), role.to_string()),
+        (SOURCE_LABEL.to_string(), source_name.to_string()),
+    ])
+}
+
+/// Wait as `mode` says, stop the app if it still runs, and wait for it to exit.
+/// Returns true if slim stopped it.
+async fn wait_for_end(
+    engine: &Engine,
+    run: &ContainerRun,
+    mode: ContinueAfter,
+    deadline: Instant,
+    timeout: Duration,
+    progress: &dyn Progress,
+) -> Result<bool, AnalyzeError> {
+    let exited = engine.wait_exit(run);
+    tokio::pin!(exited);
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    match mode {
+        ContinueAfter::Probe => {}
+        ContinueAfter::Exit => {
+            progress.step("waiting for the command to exit");
+            tokio::select! {
+                code = &mut exited => { code?; return Ok(false); }
+                _ = tokio::time::sleep(remaining) => {
+                    engine.kill(run, "SIGKILL").await?;
+                    return Err(AnalyzeError::NotExited { seconds: timeout.as_secs() });
+                }
+            }
+        }
+        ContinueAfter::Seconds(n) => {
+            progress.step(&format!("letting the app run for {n}s"));
+            tokio::select! {
+                code = &mut exited => { code?; return Ok(false); }
+                _ = tokio::time::sleep(Duration::from_secs(n)) => {}
+            }
+        }
+        ContinueAfter::Signal => {
+            progress.step(&format!(
+                "send SIGUSR1 to slim (kill -USR1 {}) to end the analysis",
+                std::process::id()
+            ));
+            let mut usr1 =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+                    .map_err(|e| EngineError::io("listening for SIGUSR1", e))?;
+            tokio::select! {
+                code = &mut exited => { code?; return Ok(false); }
+                _ = usr1.recv() => {}
+            }
+        }
+        ContinueAfter::Enter => {
+            progress.step("press Enter to end the analysis");
+            let enter = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)
+            });
+            tokio::select! {
+                code = &mut exited => { code?; return Ok(false); }
+                _ = enter => {}
+            }
+        }
+    }
+    if !engine.state(run).await?.running {
+        return Ok(false);
+    }
+    progress.step("stopping the app");
+    engine.stop(run, STOP_GRACE_SECS).await?;
+    exited.await?;
+    Ok(true)
+}
+
+async fn read_trace(
+    engine: &Engine,
+    run: &ContainerRun,
+    logs: &Logs,
+) -> Result<TraceReport, AnalyzeError> {
+    match engine.read_file(run, TRACE_PATH).await? {
+        Some(bytes) => Ok(serde_json::from_slice(&bytes)?),
+        None => Err(AnalyzeError::ReportMissing {
+            output: output_tail(logs),
+        }),
+    }
+}
+
+/// A port that never answered at all (as opposed to one that answered in another protocol).
+fn is_silent(check: &HttpCheck) -> bool {
+    matches!(&check.answer, Err(e) if !e.starts_with("the port answers"))
+}
+
+/// The last lines the app printed, for error messages.
+pub fn output_tail(logs: &Logs) -> String {
+    let mut text = String::new();
+    for (name, bytes) in [("stdout", &logs.stdout), ("stderr", &logs.stderr)] {
+        let all = String::from_utf8_lossy(bytes);
+        let lines: Vec<&str> = all.lines().collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let tail = &lines[lines.len().saturating_sub(15)..];
+        text.push_str(&format!(
+            "--- last {} line(s) of {name} ---\n{}\n",
+            tail.len(),
+            tail.join("\n")
+        ));
+    }
+    if text.is_empty() {
+        "(the app printed nothing)".to_string()
+    } else {
+        text
+    }
+}

@@ -1,0 +1,157 @@
+//! slim-sensor: injected into the container as its entrypoint.
+//!
+//! Its stdout and stderr belong to the traced program; the sensor itself writes only its
+//! own fatal errors, prefixed `slim-sensor: `.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use slim::sensor::tracer::{self, TraceOptions};
+
+const USAGE: &str = "usage: slim-sensor trace --report PATH -- PROGRAM [ARGS...]\n       slim-sensor pack --request PATH --out DIR";
+/// The sensor itself failed (not the program): the code Docker uses for its own errors.
+const SENSOR_FAILED: u8 = 125;
+const BAD_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let subcommand = args.next();
+    let rest: Vec<OsString> = args.collect();
+    match subcommand.as_ref().and_then(|s| s.to_str()) {
+        Some("trace") => trace(rest),
+        Some("pack") => pack(rest),
+        _ => usage_error(None),
+    }
+}
+
+fn trace(args: Vec<OsString>) -> ExitCode {
+    let options = match parse_trace_args(args) {
+        Ok(options) => options,
+        Err(problem) => return usage_error(Some(&problem)),
+    };
+    match tracer::run(&options) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(error) => {
+            eprintln!("slim-sensor: {error}");
+            ExitCode::from(SENSOR_FAILED)
+        }
+    }
+}
+
+/// Resolve the kept set against this container's root and write it out (see `resolve::agent`).
+fn pack(args: Vec<OsString>) -> ExitCode {
+    let mut request = None;
+    let mut out = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--request") => request = args.next().map(PathBuf::from),
+            Some("--out") => out = args.next().map(PathBuf::from),
+            _ => return usage_error(Some(&format!("unexpected argument {arg:?}"))),
+        }
+    }
+    let (Some(request), Some(out)) = (request, out) else {
+        return usage_error(Some("pack needs --request PATH and --out DIR"));
+    };
+    match slim::resolve::agent::run_pack(std::path::Path::new("/"), &request, &out) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("slim-sensor: {error}");
+            ExitCode::from(SENSOR_FAILED)
+        }
+    }
+}
+
+fn usage_error(problem: Option<&str>) -> ExitCode {
+    match problem {
+        Some(problem) => eprintln!("slim-sensor: {problem}\n{USAGE}"),
+        None => eprintln!("{USAGE}"),
+    }
+    ExitCode::from(BAD_USAGE)
+}
+
+/// `--report PATH` (or `--report=PATH`), then `--` and the command. The command may also
+/// start at the first argument that is not an option.
+fn parse_trace_args(args: Vec<OsString>) -> Result<TraceOptions, String> {
+    let mut report_path: Option<PathBuf> = None;
+    let mut args = args.into_iter();
+    let mut command = Vec::new();
+    while let Some(arg) = args.next() {
+        let text = arg.to_str();
+        match text {
+            Some("--") => {
+                command.extend(args.by_ref());
+                break;
+            }
+            Some("--report") => match args.next() {
+                Some(path) => report_path = Some(PathBuf::from(path)),
+                None => return Err("--report needs a path".into()),
+            },
+            Some(t) if t.starts_with("--report=") => {
+                report_path = Some(PathBuf::from(&t["--report=".len()..]));
+            }
+            Some(t) if t.starts_with('-') => return Err(format!("unknown option {t}")),
+            _ => {
+                command.push(arg);
+                command.extend(args.by_ref());
+                break;
+            }
+        }
+    }
+    let report_path = report_path.ok_or("--report PATH is required")?;
+    if report_path.as_os_str().is_empty() {
+        return Err("--report needs a path".into());
+    }
+    if command.is_empty() {
+        return Err("no program to run".into());
+    }
+    Ok(TraceOptions {
+        report_path,
+        command,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<TraceOptions, String> {
+        parse_trace_args(args.iter().map(OsString::from).collect())
+    }
+
+    #[test]
+    fn report_then_command() {
+        let options = parse(&["--report", "/tmp/r.json", "--", "ls", "-l"]).expect("parses");
+        assert_eq!(options.report_path, PathBuf::from("/tmp/r.json"));
+        assert_eq!(
+            options.command,
+            vec![OsString::from("ls"), OsString::from("-l")]
+        );
+    }
+
+    #[test]
+    fn equals_form_and_no_separator() {
+        let options = parse(&["--report=/r.json", "sh", "-c", "--"]).expect("parses");
+        assert_eq!(options.report_path, PathBuf::from("/r.json"));
+        assert_eq!(options.command.len(), 3);
+    }
+
+    #[test]
+    fn program_options_after_separator_are_not_ours() {
+        let options = parse(&["--report", "r", "--", "--report", "x"]).expect("parses");
+        assert_eq!(
+            options.command,
+            vec![OsString::from("--report"), OsString::from("x")]
+        );
+    }
+
+    #[test]
+    fn errors() {
+        assert!(parse(&["--", "ls"]).is_err());
+        assert!(parse(&["--report"]).is_err());
+        assert!(parse(&["--report", "r"]).is_err());
+        assert!(parse(&["--report", "r", "--"]).is_err());
+        assert!(parse(&["--verbose", "--report", "r", "--", "ls"]).is_err());
+    }
+}

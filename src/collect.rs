@@ -1,0 +1,187 @@
+//! Collecting the kept files: a fresh container of the source image (never the analysed one,
+//! whose files the app may have changed) runs the resolver over its own root and hands back
+//! one tar of exactly the kept set. Nothing else of the image is ever copied out.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+use thiserror::Error;
+
+use crate::analyze::inject::{SENSOR_PATH, SensorError, sensor_archive};
+use crate::analyze::run::{container_labels, output_tail};
+use crate::engine::{Engine, EngineError};
+use crate::image::ImageSpec;
+use crate::progress::Progress;
+use crate::resolve::ResolveRequest;
+use crate::resolve::agent::{KEPT_TAR, OUTCOME_JSON, PackOutcome};
+
+const OUT_DIR: &str = "/.slim/out";
+
+/// The kept-set tar on local disk and what the resolver reported.
+#[derive(Debug)]
+pub struct Collected {
+    pub kept_tar: PathBuf,
+    pub outcome: PackOutcome,
+}
+
+#[derive(Debug, Error)]
+pub enum CollectError {
+    #[error("resolving the kept files inside the image failed (exit status {code}):\n{output}")]
+    PackFailed { code: i64, output: String },
+    #[error("the resolver's output is incomplete: {0} is missing")]
+    Incomplete(&'static str),
+    #[error("the resolver's outcome is unreadable: {0}")]
+    BadOutcome(#[from] serde_json::Error),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Sensor(#[from] SensorError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// Resolve `request` inside a fresh container of `image` and fetch the kept set into `workdir`.
+pub async fn collect(
+    engine: &Engine,
+    image: &ImageSpec,
+    source_name: &str,
+    sensor: &Path,
+    request: &ResolveRequest,
+    workdir: &Path,
+    progress: &dyn Progress,
+) -> Result<Collected, CollectError> {
+    let request_json = serde_json::to_vec(request)?;
+    let body = ContainerCreateBody {
+        image: Some(image.id.clone()),
+        // root, so that files the app's own user cannot read are still copied
+        user: Some("0:0".into()),
+        entrypoint: Some(
+            [
+                SENSOR_PATH,
+                "pack",
+                "--request",
+                "/.slim/request.json",
+                "--out",
+                OUT_DIR,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        ),
+        cmd: Some(Vec::new()),
+        working_dir: Some("/".into()),
+        network_disabled: Some(true),
+        labels: Some(container_labels("collect", source_name)),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    progress.step("starting the resolver in a fresh container of the source image");
+    let run = engine.create_container(body).await?;
+    engine
+        .upload_tar(
+            &run,
+            "/",
+            sensor_archive(sensor, &[("request.json", &request_json)])?,
+        )
+        .await?;
+    engine.start(&run).await?;
+    progress.step("resolving symlinks, ELF libraries and interpreters");
+    let code = engine.wait_exit(&run).await?;
+    if code != 0 {
+        let logs = engine.logs(&run).await?;
+        return Err(CollectError::PackFailed {
+            code,
+            output: output_tail(&logs),
+        });
+    }
+    progress.step("copying the kept files out");
+    let archive = workdir.join("collected.tar");
+    if !engine.download_archive(&run, OUT_DIR, &archive).await? {
+        return Err(CollectError::Incomplete("the output directory"));
+    }
+    engine.remove_container(&run).await?;
+    let kept_tar = workdir.join("kept.tar");
+    let outcome = tokio::task::spawn_blocking({
+        let (archive, kept_tar) = (archive.clone(), kept_tar.clone());
+        move || unpack_collected(&archive, &kept_tar)
+    })
+    .await
+    .map_err(|e| CollectError::Io {
+        path: archive.clone(),
+        source: std::io::Error::other(e),
+    })??;
+    let _ = std::fs::remove_file(&archive);
+    Ok(Collected { kept_tar, outcome })
+}
+
+/// The engine wraps the output directory in a tar of its own: take the kept tar and the
+/// outcome out of it.
+fn unpack_collected(archive: &Path, kept_tar: &Path) -> Result<PackOutcome, CollectError> {
+    let io_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CollectError::Io { path, source }
+    };
+    let file = std::fs::File::open(archive).map_err(io_error(archive))?;
+    let mut outer = tar::Archive::new(std::io::BufReader::new(file));
+    let (mut have_tar, mut outcome) = (false, None);
+    for entry in outer.entries().map_err(io_error(archive))? {
+        let mut entry = entry.map_err(io_error(archive))?;
+        let name = entry
+            .path()
+            .map_err(io_error(archive))?
+            .to_string_lossy()
+            .into_owned();
+        if name.ends_with(&format!("/{KEPT_TAR}")) {
+            let mut out = std::fs::File::create(kept_tar).map_err(io_error(kept_tar))?;
+            std::io::copy(&mut entry, &mut out).map_err(io_error(kept_tar))?;
+            have_tar = true;
+        } else if name.ends_with(&format!("/{OUTCOME_JSON}")) {
+            let mut text = Vec::new();
+            entry.read_to_end(&mut text).map_err(io_error(archive))?;
+            outcome = Some(serde_json::from_slice(&text)?);
+        }
+    }
+    if !have_tar {
+        return Err(CollectError::Incomplete(KEPT_TAR));
+    }
+    outcome.ok_or(CollectError::Incomplete(OUTCOME_JSON))
+}
+
+/// Paths never taken from the image: kernel and engine mounts, and slim's own directory.
+pub const NEVER_KEPT: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/.slim",
+    "/etc/hosts",
+    "/etc/hostname",
+    "/etc/resolv.conf",
+    "/.dockerenv",
+];
+
+/// What the resolver needs to know about a traced run of `image`.
+pub fn resolve_request(
+    image: &ImageSpec,
+    trace: &crate::sensor::report::TraceReport,
+) -> ResolveRequest {
+    use crate::resolve::Reason;
+    ResolveRequest {
+        traced: trace.files.clone(),
+        // The user database: the rebuilder adds the non-root user to it.
+        extra: vec![
+            ("/etc/passwd".into(), Reason::User),
+            ("/etc/group".into(), Reason::User),
+        ],
+        env_path: image.path_dirs(),
+        ld_library_path: image.ld_library_path(),
+        exclude: NEVER_KEPT.iter().map(|p| p.to_string()).collect(),
+    }
+}

@@ -1,0 +1,51 @@
+//! One module per subcommand; this one runs them and turns outcomes into exit codes.
+
+mod build;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::printer::Printer;
+
+/// Exit codes, deliberately few.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// everything worked (and verification passed, if it ran)
+    Success = 0,
+    /// slim could not do the job; the message says why
+    Failure = 1,
+    /// the command line or an argument is wrong
+    Usage = 2,
+    /// the slim image was built but does not answer like the original
+    VerifyFailed = 3,
+    /// stopped by Ctrl-C or SIGTERM (everything slim created was removed)
+    Interrupted = 130,
+}
+
+/// An error in what the user asked for, as opposed to one met while doing it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let args = match cli.command {
+        Some(Command::Build(args)) => args,
+        None => cli.build,
+    };
+    let printer = Printer::new(args.quiet);
+    let outcome = build::run(args, &printer).await;
+    ExitCode::from(outcome as u8)
+}
+
+/// Print an error with its causes, one per line, and pick the exit code.
+pub fn report_error(error: &anyhow::Error) -> Outcome {
+    eprintln!("error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    if error.downcast_ref::<UsageError>().is_some() {
+        Outcome::Usage
+    } else {
+        Outcome::Failure
+    }
+}

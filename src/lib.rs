@@ -1,0 +1,14 @@
+//! slim: make container images small and safe.
+
+pub mod analyze;
+pub mod collect;
+pub mod digest;
+pub mod engine;
+pub mod image;
+pub mod probe;
+pub mod progress;
+pub mod rebuild;
+pub mod report;
+pub mod resolve;
+pub mod sensor;
+pub mod verify;

@@ -1,0 +1,138 @@
+//! Where progress and results go: spinners on a terminal, plain lines otherwise, nothing
+//! with --quiet. Commands call the printer; they never test those modes themselves.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use slim::progress::Progress;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Quiet,
+    Plain,
+    Spinner,
+}
+
+pub struct Printer {
+    style: Style,
+}
+
+impl Printer {
+    pub fn new(quiet: bool) -> Self {
+        let style = if quiet {
+            Style::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Style::Spinner
+        } else {
+            Style::Plain
+        };
+        Printer { style }
+    }
+
+    /// Start a stage; progress messages go to it until it is finished.
+    pub fn stage(&self, name: &str) -> Stage {
+        let bar = match self.style {
+            Style::Spinner => {
+                let bar = ProgressBar::new_spinner();
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg:.dim}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(name.to_string());
+                bar.enable_steady_tick(Duration::from_millis(100));
+                Some(bar)
+            }
+            Style::Plain => {
+                eprintln!("==> {name}");
+                None
+            }
+            Style::Quiet => None,
+        };
+        Stage {
+            name: name.to_string(),
+            style: self.style,
+            bar,
+            started: Instant::now(),
+            last: Mutex::new(String::new()),
+        }
+    }
+
+    /// The result of the command (table, JSON): always shown, on stdout.
+    pub fn result(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+    }
+
+    /// Informational line on stderr (not in quiet mode).
+    pub fn note(&self, text: &str) {
+        if self.style != Style::Quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    pub fn warn(&self, text: &str) {
+        eprintln!("warning: {text}");
+    }
+}
+
+/// A running stage; reports its time when finished.
+pub struct Stage {
+    name: String,
+    style: Style,
+    bar: Option<ProgressBar>,
+    started: Instant,
+    last: Mutex<String>,
+}
+
+impl Stage {
+    /// Finish successfully with a short summary; returns the stage's duration.
+    pub fn done(self, summary: &str) -> Duration {
+        let elapsed = self.started.elapsed();
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if self.style != Style::Quiet {
+            let line = format!("✓ {} ({:.1}s) {summary}", self.name, elapsed.as_secs_f64());
+            eprintln!("{}", line.trim_end());
+        }
+        elapsed
+    }
+
+    /// Finish without success (the error is reported by the caller).
+    pub fn fail(self) -> Duration {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if self.style != Style::Quiet {
+            eprintln!(
+                "✗ {} ({:.1}s)",
+                self.name,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+        self.started.elapsed()
+    }
+}
+
+impl Progress for Stage {
+    fn step(&self, message: &str) {
+        match (&self.bar, self.style) {
+            (Some(bar), _) => bar.set_message(message.to_string()),
+            (None, Style::Plain) => {
+                // Retry loops repeat their message; print each one once.
+                if let Ok(mut last) = self.last.lock()
+                    && *last != message
+                {
+                    eprintln!("    {message}");
+                    *last = message.to_string();
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! HTTP probes: requests sent to the app through a port published on 127.0.0.1.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Largest body kept for comparison; bigger answers are compared by their first part only.
+const MAX_BODY: usize = 16 << 20;
+
+/// One request to send: `GET:/health`, `POST:/api/items`, or just `/path` (GET).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpProbe {
+    pub method: String,
+    pub path: String,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("invalid HTTP probe {0:?}: expected METHOD:PATH (e.g. GET:/health) or /PATH")]
+pub struct ProbeSyntaxError(pub String);
+
+impl HttpProbe {
+    pub fn get_root() -> Self {
+        HttpProbe {
+            method: "GET".into(),
+            path: "/".into(),
+        }
+    }
+
+    /// Parse SlimToolkit's `--http-probe-cmd` form: `[PROTO:][METHOD:]PATH`.
+    pub fn parse(spec: &str) -> Result<Self, ProbeSyntaxError> {
+        let error = || ProbeSyntaxError(spec.to_string());
+        let mut parts: Vec<&str> = spec.splitn(3, ':').collect();
+        if parts.len() == 3 {
+            // a leading protocol ("http:GET:/x"); only plain http is probed
+            if !parts[0].eq_ignore_ascii_case("http") {
+                return Err(error());
+            }
+            parts.remove(0);
+        }
+        let (method, path) = match parts.as_slice() {
+            [path] => ("GET", *path),
+            [method, path] => (*method, *path),
+            _ => return Err(error()),
+        };
+        let method = method.to_ascii_uppercase();
+        let known = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+        if !known.contains(&method.as_str())
+            || !path.starts_with('/')
+            || path.contains(char::is_whitespace)
+        {
+            return Err(error());
+        }
+        Ok(HttpProbe {
+            method,
+            path: path.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for HttpProbe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+/// What the app answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpAnswer {
+    pub status: u16,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    pub body_len: usize,
+    /// sha256 of the body, so the report shows whether two answers were identical
+    pub body_sha256: String,
+}
+
+impl HttpAnswer {
+    fn new(status: u16, body: Vec<u8>) -> Self {
+        let body_sha256 = crate::digest::sha256_hex(&body);
+        HttpAnswer {
+            status,
+            body_len: body.len(),
+            body,
+            body_sha256,
+        }
+    }
+}
+
+/// Why a probe got no HTTP answer.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ProbeError {
+    /// nothing listens yet, or the connection closed before an answer: try again later
+    #[error("no answer yet ({0})")]
+    NotReady(String),
+    /// something answered, but not in HTTP: retrying will not help
+    #[error("the port answers, but not with HTTP ({0})")]
+    NotHttp(String),
+}
+
+/// A client for probes: loopback only, no proxy, no redirects (a redirect is an answer too).
+pub struct HttpProber {
+    client: reqwest::Client,
+}
+
+impl HttpProber {
+    pub fn new(request_timeout: Duration) -> Self {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(request_timeout)
+            .user_agent(concat!("slim-probe/", env!("CARGO_PKG_VERSION")))
+            .build()
+            // Only fails when a TLS backend cannot initialise; this client has none.
+            .unwrap_or_else(|_| reqwest::Client::new());
+        HttpProber { client }
+    }
+
+    /// Send one probe to 127.0.0.1:`port`.
+    pub async fn send(&self, port: u16, probe: &HttpProbe) -> Result<HttpAnswer, ProbeError> {
+        let url = format!("http://127.0.0.1:{port}{}", probe.path);
+        let method = reqwest::Method::from_bytes(probe.method.as_bytes())
+            .map_err(|e| ProbeError::NotHttp(e.to_string()))?;
+        let mut response = self
+            .client
+            .request(method, &url)
+            .send()
+            .await
+            .map_err(classify)?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            let room = MAX_BODY.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if room <= chunk.len() {
+                break;
+            }
+        }
+        Ok(HttpAnswer::new(status, body))
+    }
+}
+
+/// A parse error means bytes came back that are not HTTP; anything else may still get better.
+fn classify(error: reqwest::Error) -> ProbeError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(e) = source {
+        if let Some(hyper_error) = e.downcast_ref::<hyper::Error>()
+            && (hyper_error.is_parse() || hyper_error.is_parse_status())
+        {
+            return ProbeError::NotHttp(hyper_error.to_string());
+        }
+        source = e.source();
+    }
+    ProbeError::NotReady(describe_chain(&error))
+}
+
+fn describe_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn parses_probe_specs() {
+        assert_eq!(
+            HttpProbe::parse("/health").unwrap(),
+            HttpProbe {
+                method: "GET".into(),
+                path: "/health".into()
+            }
+        );
+        assert_eq!(
+            HttpProbe::parse("post:/api").unwrap(),
+            HttpProbe {
+                method: "POST".into(),
+                path: "/api".into()
+            }
+        );
+        assert_eq!(HttpProbe::parse("http:GET:/x?a=1").unwrap().path, "/x?a=1");
+        for bad in ["", "health", "GET:", "FETCH:/x", "https:GET:/x", "GET:/a b"] {
+            assert!(HttpProbe::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    async fn serve_once(reply: &'static [u8]) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket.write_all(reply).await;
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn reads_status_and_chunked_body() {
+        let port = serve_once(b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").await;
+        let answer = HttpProber::new(Duration::from_secs(5))
+            .send(port, &HttpProbe::get_root())
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 201);
+        assert_eq!(answer.body, b"abcde");
+        assert_eq!(answer.body_len, 5);
+    }
+
+    #[tokio::test]
+    async fn non_http_answer_is_not_retried() {
+        let port = serve_once(b"-ERR unknown command 'GET'\r\n").await;
+        let error = HttpProber::new(Duration::from_secs(5))
+            .send(port, &HttpProbe::get_root())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ProbeError::NotHttp(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn closed_port_is_not_ready() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let error = HttpProber::new(Duration::from_secs(5))
+            .send(port, &HttpProbe::get_root())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ProbeError::NotReady(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn connection_closed_without_answer_is_not_ready() {
+        let port = serve_once(b"").await;
+        let error = HttpProber::new(Duration::from_secs(5))
+            .send(port, &HttpProbe::get_root())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ProbeError::NotReady(_)), "{error:?}");
+    }
+}

@@ -1,0 +1,332 @@
+//! Writing the slim image's single layer: the kept files in sorted order with normalized
+//! headers, plus the edits that make the image run as its non-root user.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{BufWriter, Read};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::RebuildError;
+use super::kept::{KeptEntry, KeptIndex, KeptKind};
+use super::user::UserPlan;
+use crate::digest::HashingWriter;
+
+/// Everything the layer writer changes relative to the kept files.
+#[derive(Debug, Clone)]
+pub struct LayerPlan {
+    pub user: UserPlan,
+    /// paths the app wrote to (or the directories it created files in): owned by the user
+    pub writable: BTreeSet<String>,
+    /// the image's WORKDIR, created if missing and owned by the user
+    pub workdir: Option<String>,
+    /// no mtime in the layer is later than this (SOURCE_DATE_EPOCH or the source's creation)
+    pub mtime_clamp: i64,
+}
+
+/// What ended up in the layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LayerSummary {
+    /// `sha256:…` of the uncompressed layer tar
+    pub diff_id: String,
+    /// size of the layer tar in bytes
+    pub size: u64,
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub hardlinks: u64,
+    /// sum of regular file sizes (hardlinks counted once)
+    pub content_bytes: u64,
+    /// files whose setuid/setgid bits were removed
+    pub dropped_setuid: Vec<String>,
+    /// paths made owned by / writable for the user
+    pub made_writable: Vec<String>,
+    /// paths slim created (user database, home, /tmp, WORKDIR)
+    pub added: Vec<String>,
+}
+
+enum Contents {
+    Kept { offset: u64, size: u64 },
+    Bytes(Vec<u8>),
+}
+
+enum FinalKind {
+    File(Contents),
+    Dir,
+    Symlink(String),
+    Hardlink(String),
+}
+
+struct FinalEntry {
+    kind: FinalKind,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: i64,
+}
+
+/// Write the layer for `kept` under `plan` to `out`.
+pub fn write_layer(
+    kept: &KeptIndex,
+    plan: &LayerPlan,
+    out: &Path,
+) -> Result<LayerSummary, RebuildError> {
+    let mut summary = LayerSummary::default();
+    let mut entries: BTreeMap<String, FinalEntry> = kept
+        .entries
+        .iter()
+        .map(|(p, e)| (p.clone(), from_kept(e)))
+        .collect();
+    let (uid, gid) = (u64::from(plan.user.uid), u64::from(plan.user.gid));
+    let clamp = plan.mtime_clamp;
+
+    // User database edits.
+    for (path, contents) in [
+        ("/etc/passwd", &plan.user.passwd),
+        ("/etc/group", &plan.user.group),
+    ] {
+        let Some(text) = contents else { continue };
+        match entries.get_mut(path) {
+            Some(entry) if matches!(entry.kind, FinalKind::File(_)) => {
+                entry.kind = FinalKind::File(Contents::Bytes(text.clone().into_bytes()));
+                entry.mtime = clamp;
+            }
+            _ => {
+                add_dirs(&mut entries, parent(path), clamp, &mut summary);
+                entries.insert(
+                    path.into(),
+                    FinalEntry {
+                        kind: FinalKind::File(Contents::Bytes(text.clone().into_bytes())),
+                        mode: 0o644,
+                        uid: 0,
+                        gid: 0,
+                        mtime: clamp,
+                    },
+                );
+                summary.added.push(path.into());
+            }
+        }
+    }
+
+    // /tmp is writable by everyone, as every program expects.
+    match entries.get_mut("/tmp") {
+        Some(entry) if matches!(entry.kind, FinalKind::Dir) => entry.mode = 0o1777,
+        Some(_) => {}
+        None => {
+            entries.insert(
+                "/tmp".into(),
+                FinalEntry {
+                    kind: FinalKind::Dir,
+                    mode: 0o1777,
+                    uid: 0,
+                    gid: 0,
+                    mtime: clamp,
+                },
+            );
+            summary.added.push("/tmp".into());
+        }
+    }
+
+    // Home and WORKDIR exist and belong to the user; so does everything the app wrote to.
+    let mut owned: BTreeSet<String> = plan.writable.clone();
+    for dir in plan.user.home.iter().chain(plan.workdir.iter()) {
+        if dir != "/" && !entries.contains_key(dir.as_str()) {
+            add_dirs(&mut entries, dir, clamp, &mut summary);
+        }
+        owned.insert(dir.clone());
+    }
+    if !plan.user.is_root() {
+        for path in owned {
+            // Never hand over the root, /tmp (already open to all) or a symlink (its target decides).
+            if path == "/" || path == "/tmp" {
+                continue;
+            }
+            let Some(entry) = entries.get_mut(path.as_str()) else {
+                continue;
+            };
+            let extra = match entry.kind {
+                FinalKind::Dir => 0o700,
+                FinalKind::File(_) => 0o600,
+                _ => continue,
+            };
+            entry.uid = uid;
+            entry.gid = gid;
+            entry.mode |= extra;
+            summary.made_writable.push(path);
+        }
+    }
+
+    // Every entry's parents exist (a layer with orphan entries extracts with default modes).
+    let orphans: Vec<String> = entries
+        .keys()
+        .filter(|p| !entries.contains_key(parent(p)) && parent(p) != "/")
+        .cloned()
+        .collect();
+    for path in orphans {
+        add_dirs(&mut entries, parent(&path), clamp, &mut summary);
+    }
+
+    for (path, entry) in entries.iter_mut() {
+        entry.mtime = entry.mtime.min(clamp).max(0);
+        if matches!(entry.kind, FinalKind::File(_)) && entry.mode & 0o6000 != 0 {
+            entry.mode &= !0o6000;
+            summary.dropped_setuid.push(path.clone());
+        }
+    }
+
+    let io_error = |source| RebuildError::Io {
+        path: out.to_path_buf(),
+        source,
+    };
+    let file = File::create(out).map_err(io_error)?;
+    let mut builder = tar::Builder::new(HashingWriter::new(BufWriter::new(file)));
+    for (path, entry) in &entries {
+        append(&mut builder, kept, path, entry, &mut summary).map_err(|source| {
+            RebuildError::Io {
+                path: path.into(),
+                source,
+            }
+        })?;
+    }
+    let hashing = builder.into_inner().map_err(io_error)?;
+    let (writer, digest, size) = hashing.finish();
+    writer
+        .into_inner()
+        .map_err(|e| io_error(e.into_error()))?
+        .sync_all()
+        .map_err(io_error)?;
+    summary.diff_id = format!("sha256:{digest}");
+    summary.size = size;
+    Ok(summary)
+}
+
+fn from_kept(entry: &KeptEntry) -> FinalEntry {
+    let kind = match &entry.kind {
+        KeptKind::File { offset, size } => FinalKind::File(Contents::Kept {
+            offset: *offset,
+            size: *size,
+        }),
+        KeptKind::Dir => FinalKind::Dir,
+        KeptKind::Symlink(target) => FinalKind::Symlink(target.clone()),
+        KeptKind::Hardlink(target) => FinalKind::Hardlink(target.clone()),
+    };
+    FinalEntry {
+        kind,
+        mode: entry.mode,
+        uid: entry.uid,
+        gid: entry.gid,
+        mtime: entry.mtime,
+    }
+}
+
+/// Add `dir` and any missing ancestors as root-owned 0755 directories.
+fn add_dirs(
+    entries: &mut BTreeMap<String, FinalEntry>,
+    dir: &str,
+    mtime: i64,
+    summary: &mut LayerSummary,
+) {
+    let mut path = String::new();
+    for part in dir.split('/').filter(|p| !p.is_empty()) {
+        path.push('/');
+        path.push_str(part);
+        if !entries.contains_key(&path) {
+            entries.insert(
+                path.clone(),
+                FinalEntry {
+                    kind: FinalKind::Dir,
+                    mode: 0o755,
+                    uid: 0,
+                    gid: 0,
+                    mtime,
+                },
+            );
+            summary.added.push(path.clone());
+        }
+    }
+}
+
+fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+fn append<W: std::io::Write>(
+    builder: &mut tar::Builder<W>,
+    kept: &KeptIndex,
+    path: &str,
+    entry: &FinalEntry,
+    summary: &mut LayerSummary,
+) -> std::io::Result<()> {
+    let name = path.trim_start_matches('/');
+    let mut header = tar::Header::new_gnu();
+    header.set_mode(entry.mode);
+    header.set_uid(entry.uid);
+    header.set_gid(entry.gid);
+    header.set_mtime(entry.mtime as u64);
+    match &entry.kind {
+        FinalKind::File(contents) => {
+            header.set_entry_type(tar::EntryType::Regular);
+            summary.files += 1;
+            match contents {
+                Contents::Kept { offset, size } => {
+                    header.set_size(*size);
+                    summary.content_bytes += size;
+                    let reader = kept.contents(*offset, *size)?;
+                    builder.append_data(&mut header, name, exact(reader, *size))
+                }
+                Contents::Bytes(bytes) => {
+                    header.set_size(bytes.len() as u64);
+                    summary.content_bytes += bytes.len() as u64;
+                    builder.append_data(&mut header, name, bytes.as_slice())
+                }
+            }
+        }
+        FinalKind::Dir => {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            summary.dirs += 1;
+            builder.append_data(&mut header, format!("{name}/"), std::io::empty())
+        }
+        FinalKind::Symlink(target) => {
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            summary.symlinks += 1;
+            builder.append_link(&mut header, name, target)
+        }
+        FinalKind::Hardlink(target) => {
+            header.set_entry_type(tar::EntryType::Link);
+            header.set_size(0);
+            summary.hardlinks += 1;
+            builder.append_link(&mut header, name, target.trim_start_matches('/'))
+        }
+    }
+}
+
+/// Fails if the kept tar ends before a file's stated size (a truncated archive).
+fn exact<R: Read>(reader: R, size: u64) -> impl Read {
+    struct Exact<R> {
+        inner: R,
+        left: u64,
+    }
+    impl<R: Read> Read for Exact<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            if n == 0 && self.left > 0 && !buf.is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "kept archive is truncated",
+                ));
+            }
+            self.left -= n as u64;
+            Ok(n)
+        }
+    }
+    Exact {
+        inner: reader,
+        left: size,
+    }
+}

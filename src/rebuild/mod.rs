@@ -1,0 +1,31 @@
+//! From the kept files to a new single-layer, non-root image.
+
+pub mod archive;
+pub mod config;
+pub mod kept;
+pub mod layer;
+pub mod user;
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+pub use archive::write_docker_archive;
+pub use config::{BASE_DIGEST_LABEL, BASE_NAME_LABEL, ConfigInput, image_config};
+pub use kept::KeptIndex;
+pub use layer::{LayerPlan, LayerSummary, write_layer};
+pub use user::{UserPlan, UserSource, plan_user};
+
+#[derive(Debug, Error)]
+pub enum RebuildError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the kept-files archive is malformed: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    User(#[from] crate::image::UserError),
+}

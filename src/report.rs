@@ -1,0 +1,261 @@
+//! The build report: a table for people and `slim.report.json` for tools.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::analyze::{ExecCheck, HttpCheck};
+use crate::resolve::keep::Kept;
+use crate::sensor::report::ExitStatus;
+use crate::verify::Verification;
+
+/// One side of the comparison.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImageSummary {
+    pub reference: String,
+    pub id: String,
+    /// size as the engine reports it
+    pub size: u64,
+    /// regular files, symlinks and hardlinks (directories not counted)
+    pub files: u64,
+    pub user: String,
+}
+
+/// How long one stage took.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTime {
+    pub stage: String,
+    pub seconds: f64,
+}
+
+/// What the analysis run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AnalysisSummary {
+    pub command: Vec<String>,
+    pub continue_after: String,
+    pub exit: Option<ExitStatus>,
+    pub stopped_by_slim: bool,
+    pub processes: u64,
+    pub file_syscalls: u64,
+    pub traced_paths: usize,
+    pub http_probes: Vec<HttpCheck>,
+    pub exec_probes: Vec<ExecCheck>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sensor_warnings: Vec<String>,
+}
+
+/// Everything `slim build` found and did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BuildReport {
+    pub slim_version: String,
+    pub source: ImageSummary,
+    pub output: ImageSummary,
+    /// how the user was chosen: image, flag or added
+    pub user_source: String,
+    /// original size / slim size
+    pub reduction: f64,
+    pub stages: Vec<StageTime>,
+    pub analysis: AnalysisSummary,
+    pub verification: Option<Verification>,
+    /// every path in the slim image that came from the source, with why it was kept
+    pub kept: BTreeMap<String, Kept>,
+    /// paths the app looked for that the image does not have
+    pub missing: Vec<String>,
+    /// shared libraries named by a kept ELF file that were not found (object, library)
+    pub unresolved_libraries: Vec<(String, String)>,
+    pub dropped_setuid: Vec<String>,
+    pub made_writable: Vec<String>,
+    /// paths slim created (user database, home, /tmp, WORKDIR)
+    pub added: Vec<String>,
+}
+
+impl BuildReport {
+    pub fn total_seconds(&self) -> f64 {
+        self.stages.iter().map(|s| s.seconds).sum()
+    }
+
+    /// The human summary printed at the end of a build.
+    pub fn table(&self) -> String {
+        let rows = [
+            (
+                "image",
+                self.source.reference.clone(),
+                self.output.reference.clone(),
+            ),
+            ("id", short_id(&self.source.id), short_id(&self.output.id)),
+            (
+                "size",
+                human_bytes(self.source.size),
+                format!(
+                    "{}  ({})",
+                    human_bytes(self.output.size),
+                    ratio_text(self.reduction)
+                ),
+            ),
+            (
+                "files",
+                thousands(self.source.files),
+                format!("{} kept", thousands(self.output.files)),
+            ),
+            (
+                "user",
+                display_user(&self.source.user),
+                format!("{} ({})", self.output.user, self.user_source),
+            ),
+        ];
+        let mut out = String::new();
+        let _ = writeln!(out, "{:<8}{:<34}slim", "", "original");
+        for (label, left, right) in rows {
+            let _ = writeln!(out, "{label:<8}{left:<34}{right}");
+        }
+        let verdict = match &self.verification {
+            None => "skipped (--verify=false)".to_string(),
+            Some(v) if v.passed() => format!("PASS ({} check(s))", v.checks.len()),
+            Some(v) => format!(
+                "FAIL ({} of {} check(s) differ)",
+                v.failures().count(),
+                v.checks.len()
+            ),
+        };
+        let _ = writeln!(out, "{:<8}{:<34}{}", "verify", "", verdict);
+        let stages: Vec<String> = self
+            .stages
+            .iter()
+            .map(|s| format!("{} {:.1}s", s.stage, s.seconds))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\ntime    {} · total {:.1}s",
+            stages.join(" · "),
+            self.total_seconds()
+        );
+        if !self.dropped_setuid.is_empty() {
+            let _ = writeln!(
+                out,
+                "setuid/setgid bits dropped from: {}",
+                self.dropped_setuid.join(", ")
+            );
+        }
+        out
+    }
+}
+
+fn display_user(user: &str) -> String {
+    if user.is_empty() {
+        "root (no USER)".into()
+    } else {
+        user.into()
+    }
+}
+
+fn short_id(id: &str) -> String {
+    let hex = id.trim_start_matches("sha256:");
+    hex[..hex.len().min(12)].to_string()
+}
+
+fn ratio_text(ratio: f64) -> String {
+    if ratio >= 1.0 {
+        format!("{ratio:.1}x smaller")
+    } else {
+        format!("{:.1}x larger", 1.0 / ratio.max(f64::MIN_POSITIVE))
+    }
+}
+
+/// 1536 → "1.5 KB" (decimal units, as `docker images` shows them).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::Check;
+
+    #[test]
+    fn formats_numbers() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500), "1.5 KB");
+        assert_eq!(human_bytes(566_300_000), "566.3 MB");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(ratio_text(45.66), "45.7x smaller");
+        assert_eq!(ratio_text(0.5), "2.0x larger");
+    }
+
+    #[test]
+    fn table_shows_both_sides_and_verdict() {
+        let report = BuildReport {
+            source: ImageSummary {
+                reference: "app:1".into(),
+                id: "sha256:0123456789abcdef".into(),
+                size: 500_000_000,
+                files: 20_000,
+                user: String::new(),
+            },
+            output: ImageSummary {
+                reference: "app.slim:1".into(),
+                id: "sha256:fedcba9876543210".into(),
+                size: 10_000_000,
+                files: 300,
+                user: "65532:65532".into(),
+            },
+            user_source: "added".into(),
+            reduction: 50.0,
+            stages: vec![
+                StageTime {
+                    stage: "analyze".into(),
+                    seconds: 1.25,
+                },
+                StageTime {
+                    stage: "rebuild".into(),
+                    seconds: 0.5,
+                },
+            ],
+            verification: Some(Verification {
+                checks: vec![Check {
+                    name: "exit status".into(),
+                    original: "0".into(),
+                    slim: "0".into(),
+                    passed: true,
+                }],
+                slim_output: None,
+            }),
+            ..Default::default()
+        };
+        let table = report.table();
+        assert!(table.contains("app:1"), "{table}");
+        assert!(table.contains("app.slim:1"));
+        assert!(table.contains("500.0 MB"));
+        assert!(table.contains("10.0 MB  (50.0x smaller)"));
+        assert!(table.contains("20,000"));
+        assert!(table.contains("300 kept"));
+        assert!(table.contains("root (no USER)"));
+        assert!(table.contains("65532:65532 (added)"));
+        assert!(table.contains("PASS (1 check(s))"));
+        assert!(table.contains("analyze 1.2s · rebuild 0.5s · total 1.8s"));
+    }
+}

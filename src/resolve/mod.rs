@@ -1,0 +1,31 @@
+//! From traced paths to the files a slim image keeps, and the tar of those files.
+
+pub mod agent;
+pub mod elf;
+pub mod exclude;
+pub mod keep;
+pub mod ldconfig;
+pub mod libsearch;
+pub mod live;
+pub mod memtree;
+pub mod nss;
+pub mod pack;
+pub mod resolver;
+pub mod shebang;
+pub mod tree;
+pub mod walk;
+
+#[cfg(test)]
+mod elf_fixture;
+
+pub use elf::{ElfAbi, ElfCache, ElfClass, ElfError, ElfInfo, read_elf_info};
+pub use exclude::{ExcludeList, RelativeExclude};
+pub use keep::{KeepSet, Kept, Reason};
+pub use live::LiveTree;
+pub use memtree::MemTree;
+pub use pack::{PackError, PackStats, TreeStats, summarize, write_kept_tar};
+pub use resolver::{Resolution, ResolveError, ResolveRequest, resolve};
+pub use tree::{Entry, FileTree, Kind};
+pub use walk::{
+    PathWalk, WalkEnd, WalkError, normalize_lexical, resolve_path, resolve_path_guarded,
+};

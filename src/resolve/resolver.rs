@@ -1,0 +1,709 @@
+//! From the paths a traced run touched to everything the slim image must keep: the traced
+//! files, the symlinks crossed to reach them, ELF interpreters and shared libraries,
+//! script interpreters, NSS modules, loader configuration and all parent directories.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use super::elf::{ElfAbi, ElfCache, ElfInfo};
+use super::exclude::{ExcludeList, RelativeExclude};
+use super::keep::{KeepSet, Reason};
+use super::ldconfig::{LD_SO_CACHE, LdSoConf, read_ld_so_conf};
+use super::libsearch::{
+    LoaderFlavor, MUSL_DEFAULT_DIRS, SearchInput, default_dirs, inherited_for_children,
+    is_musl_builtin, musl_path_file, parse_musl_path, search_dirs,
+};
+use super::nss::{NSSWITCH_CONF, nss_module_name, nss_services};
+use super::shebang::{DEFAULT_PATH, SHEBANG_LIMIT, env_command, is_env, parse_shebang};
+use super::tree::{Entry, FileTree, Kind};
+use super::walk::{
+    PathWalk, WalkEnd, WalkError, ancestors, is_clean_path, join, normalize_lexical, parent,
+    resolve_path_guarded,
+};
+use crate::sensor::report::Access;
+
+/// What to resolve.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ResolveRequest {
+    /// path -> accesses, from the trace
+    pub traced: BTreeMap<String, BTreeSet<Access>>,
+    /// paths to keep as well, with their reason; a directory means its whole tree
+    pub extra: Vec<(String, Reason)>,
+    /// the image's PATH, for `#!/usr/bin/env NAME` (Docker's default PATH if empty)
+    pub env_path: Vec<String>,
+    /// the image's LD_LIBRARY_PATH
+    pub ld_library_path: Vec<String>,
+    /// path prefixes never kept (whole components: "/dev" excludes "/dev/null" only)
+    pub exclude: Vec<String>,
+}
+
+/// What to keep, and what could not be accounted for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Resolution {
+    pub keep: KeepSet,
+    /// traced paths (not written during the run) that do not exist in the tree
+    pub missing: Vec<String>,
+    /// `extra` paths that do not exist in the tree
+    pub missing_extra: Vec<String>,
+    /// (object, needed name) pairs no library was found for; also a missing PT_INTERP
+    pub unresolved_libs: Vec<(String, String)>,
+    /// directories (and written files) the app writes to at run time
+    pub writable_dirs: BTreeSet<String>,
+    /// oddities that did not stop the resolution (symlink loops, unreadable files, ...)
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Exclude(#[from] RelativeExclude),
+    #[error("path to keep {0:?} is not absolute")]
+    RelativeExtra(String),
+}
+
+/// Compute the [`KeepSet`] for a traced run.
+pub fn resolve(tree: &dyn FileTree, req: &ResolveRequest) -> Result<Resolution, ResolveError> {
+    let exclude = ExcludeList::new(&req.exclude)?;
+    let mut extra = Vec::with_capacity(req.extra.len());
+    for (path, reason) in &req.extra {
+        let clean =
+            normalize_lexical(path).ok_or_else(|| ResolveError::RelativeExtra(path.clone()))?;
+        extra.push((clean, *reason));
+    }
+    let mut env_path = clean_dirs(&req.env_path);
+    if env_path.is_empty() {
+        env_path = DEFAULT_PATH.iter().map(|d| d.to_string()).collect();
+    }
+    let mut resolver = Resolver {
+        tree,
+        exclude,
+        env_path,
+        ld_library_path: clean_dirs(&req.ld_library_path),
+        keep: KeepSet::default(),
+        elf: ElfCache::new(),
+        ld_conf: None,
+        musl_dirs: HashMap::new(),
+        queue: VecDeque::new(),
+        expanded: HashSet::new(),
+        write_anchors: Vec::new(),
+        out: Resolution::default(),
+        unresolved: BTreeSet::new(),
+        glibc_abis: BTreeSet::new(),
+        musl_arches: BTreeSet::new(),
+        any_dynamic: false,
+    };
+
+    // Order matters only for the reason each path gets: traced paths first.
+    resolver.keep_traced(&req.traced);
+    for (path, reason) in &extra {
+        resolver.keep_extra(path, *reason);
+    }
+    resolver.drain_queue();
+    resolver.keep_nss_modules();
+    resolver.drain_queue();
+    resolver.keep_loader_config();
+    resolver.keep_parents();
+    Ok(resolver.finish())
+}
+
+/// Split ':'-joined entries, keep absolute ones, normalized.
+fn clean_dirs(dirs: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for dir in dirs.iter().flat_map(|d| d.split(':')) {
+        if let Some(dir) = normalize_lexical(dir)
+            && !out.contains(&dir)
+        {
+            out.push(dir);
+        }
+    }
+    out
+}
+
+/// A kept regular file still to be looked at for an ELF interpreter and libraries, or
+/// (if executed) a `#!` line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Pending {
+    /// path it was reached by (for `$ORIGIN`)
+    found: String,
+    real: String,
+    executed: bool,
+    flavor: LoaderFlavor,
+    /// RPATH directories of the objects that loaded it
+    inherited: Vec<String>,
+}
+
+struct Resolver<'t> {
+    tree: &'t dyn FileTree,
+    exclude: ExcludeList,
+    env_path: Vec<String>,
+    ld_library_path: Vec<String>,
+    keep: KeepSet,
+    elf: ElfCache,
+    ld_conf: Option<LdSoConf>,
+    musl_dirs: HashMap<String, Vec<String>>,
+    queue: VecDeque<Pending>,
+    /// expanded already; the same file can come back with another loader context
+    expanded: HashSet<Pending>,
+    /// nearest existing directory of a path created at run time, with that path
+    write_anchors: Vec<(String, String)>,
+    out: Resolution,
+    unresolved: BTreeSet<(String, String)>,
+    /// ABIs of kept dynamic executables using glibc, for finding NSS modules
+    glibc_abis: BTreeSet<ElfAbi>,
+    musl_arches: BTreeSet<String>,
+    any_dynamic: bool,
+}
+
+impl Resolver<'_> {
+    fn walk(&self, path: &str) -> Result<PathWalk, WalkError> {
+        resolve_path_guarded(self.tree, path, &|p| self.exclude.is_excluded(p))
+    }
+
+    fn warn(&mut self, message: String) {
+        self.out.warnings.push(message);
+    }
+
+    /// Keep the symlinks crossed by `walk` and the object it ends at. The link named by
+    /// `walked` itself gets `reason`; the others are hops on the way to it. Returns the
+    /// target, unless it is a device node (never kept). The root is returned, not kept.
+    fn keep_walk(
+        &mut self,
+        walked: &str,
+        walk: &PathWalk,
+        reason: Reason,
+        via: Option<&str>,
+    ) -> Option<(String, Entry)> {
+        for link in &walk.symlinks {
+            if link == walked {
+                self.keep.add(link, reason, via);
+            } else {
+                self.keep.add(link, Reason::SymlinkHop, Some(walked));
+            }
+        }
+        let (path, entry) = walk.target()?;
+        if entry.kind == Kind::Other {
+            return None;
+        }
+        if path != "/" {
+            self.keep.add(path, reason, via);
+        }
+        Some((path.to_string(), entry.clone()))
+    }
+
+    fn enqueue(
+        &mut self,
+        found: &str,
+        real: &str,
+        executed: bool,
+        flavor: LoaderFlavor,
+        inherited: Vec<String>,
+    ) {
+        self.queue.push_back(Pending {
+            found: found.to_string(),
+            real: real.to_string(),
+            executed,
+            flavor,
+            inherited,
+        });
+    }
+
+    // ---- traced paths ---------------------------------------------------------------
+
+    fn keep_traced(&mut self, traced: &BTreeMap<String, BTreeSet<Access>>) {
+        let mut paths = Vec::with_capacity(traced.len());
+        for (raw, accesses) in traced {
+            match normalize_lexical(raw) {
+                Some(path) if !self.exclude.is_excluded(&path) => paths.push((path, accesses)),
+                Some(_) => {}
+                None => self.warn(format!("traced path {raw:?} is not absolute; ignored")),
+            }
+        }
+        // First every traced path that is itself a real path, so a path that is both
+        // traced and a hop towards another traced path is reported as traced.
+        for (path, _) in &paths {
+            if path != "/"
+                && is_clean_path(path)
+                && let Some(entry) = self.tree.entry(path)
+                && entry.kind != Kind::Other
+            {
+                self.keep.add(path, Reason::Traced, None);
+            }
+        }
+        for (path, accesses) in paths {
+            let written = accesses.contains(&Access::Write);
+            let walk = match self.walk(&path) {
+                Ok(walk) => walk,
+                Err(e) => {
+                    self.warn(e.to_string());
+                    continue;
+                }
+            };
+            let via = path.as_str();
+            for link in &walk.symlinks {
+                let reason = if link == via {
+                    Reason::Traced
+                } else {
+                    Reason::SymlinkHop
+                };
+                let link_via = (link != via).then_some(via);
+                self.keep.add(link, reason, link_via);
+            }
+            match &walk.end {
+                WalkEnd::Found { path: real, entry } => {
+                    if entry.kind == Kind::Other || real == "/" {
+                        continue;
+                    }
+                    self.keep.add(real, Reason::Traced, None);
+                    if entry.kind == Kind::File {
+                        let executed = accesses.contains(&Access::Exec);
+                        self.enqueue(via, real, executed, LoaderFlavor::Unknown, Vec::new());
+                    }
+                    if written {
+                        self.out.writable_dirs.insert(real.clone());
+                        if entry.kind != Kind::Dir
+                            && let Some(dir) = parent(real)
+                        {
+                            self.out.writable_dirs.insert(dir.to_string());
+                        }
+                    }
+                }
+                WalkEnd::Missing { .. } | WalkEnd::NotADirectory { .. } => {
+                    if written {
+                        // Created at run time: its directory must exist and be writable.
+                        self.out.writable_dirs.insert(walk.deepest_dir.clone());
+                        self.write_anchors
+                            .push((walk.deepest_dir.clone(), path.clone()));
+                    } else {
+                        self.out.missing.push(path.clone());
+                    }
+                }
+                WalkEnd::Blocked { .. } => {}
+            }
+        }
+    }
+
+    // ---- extra paths (--include-path, user databases, profiles) -----------------------
+
+    fn keep_extra(&mut self, path: &str, reason: Reason) {
+        if self.exclude.is_excluded(path) {
+            return;
+        }
+        let walk = match self.walk(path) {
+            Ok(walk) => walk,
+            Err(e) => {
+                self.warn(e.to_string());
+                return;
+            }
+        };
+        match self.keep_walk(path, &walk, reason, None) {
+            Some((real, entry)) => match entry.kind {
+                Kind::Dir => self.keep_tree(&real, reason, path),
+                Kind::File => self.enqueue(path, &real, false, LoaderFlavor::Unknown, Vec::new()),
+                _ => {}
+            },
+            None => {
+                if !matches!(walk.end, WalkEnd::Blocked { .. } | WalkEnd::Found { .. }) {
+                    self.out.missing_extra.push(path.to_string());
+                }
+            }
+        }
+    }
+
+    /// Keep a whole directory tree. Symlinks inside are kept and followed (their targets
+    /// are kept too, directories recursively), so the tree works as the app sees it.
+    fn keep_tree(&mut self, root: &str, reason: Reason, via: &str) {
+        let mut stack = vec![root.to_string()];
+        let mut visited = HashSet::new();
+        while let Some(dir) = stack.pop() {
+            if !visited.insert(dir.clone()) {
+                continue;
+            }
+            if dir != "/" {
+                self.keep.add(&dir, reason, Some(via));
+            }
+            for name in self.tree.list(&dir) {
+                let child = join(&dir, &name);
+                if self.exclude.is_excluded(&child) {
+                    continue;
+                }
+                let Some(entry) = self.tree.entry(&child) else {
+                    continue;
+                };
+                match entry.kind {
+                    Kind::Dir => stack.push(child),
+                    Kind::File => {
+                        self.keep.add(&child, reason, Some(via));
+                        self.enqueue(&child, &child, false, LoaderFlavor::Unknown, Vec::new());
+                    }
+                    Kind::Symlink(_) => {
+                        let walk = match self.walk(&child) {
+                            Ok(walk) => walk,
+                            Err(e) => {
+                                self.warn(e.to_string());
+                                continue;
+                            }
+                        };
+                        match self.keep_walk(&child, &walk, reason, Some(via)) {
+                            Some((target, e)) if e.kind == Kind::Dir => stack.push(target),
+                            Some((target, e)) if e.kind == Kind::File => self.enqueue(
+                                &child,
+                                &target,
+                                false,
+                                LoaderFlavor::Unknown,
+                                Vec::new(),
+                            ),
+                            _ => {}
+                        }
+                    }
+                    Kind::Other => {}
+                }
+            }
+        }
+    }
+
+    // ---- ELF closure and scripts ------------------------------------------------------
+
+    fn drain_queue(&mut self) {
+        while let Some(item) = self.queue.pop_front() {
+            if self.expanded.contains(&item) {
+                continue;
+            }
+            self.expanded.insert(item.clone());
+            match self.elf.get(self.tree, &item.real) {
+                Ok(Some(info)) => self.expand_elf(&item, &info),
+                Ok(None) if item.executed => self.expand_script(&item),
+                Ok(None) => {}
+                Err(e) => self.warn(e.to_string()),
+            }
+        }
+    }
+
+    fn expand_elf(&mut self, item: &Pending, info: &Arc<ElfInfo>) {
+        // An object with its own PT_INTERP is an executable: its loader decides.
+        let flavor = match &info.interpreter {
+            Some(interp) => LoaderFlavor::from_interpreter(interp),
+            None => item.flavor.clone(),
+        };
+        if info.is_dynamic() {
+            self.any_dynamic = true;
+            match &flavor {
+                LoaderFlavor::Glibc => {
+                    self.glibc_abis.insert(info.abi);
+                }
+                LoaderFlavor::Musl { arch } => {
+                    self.musl_arches.insert(arch.clone());
+                }
+                LoaderFlavor::Unknown => {}
+            }
+        }
+
+        if let Some(interp) = &info.interpreter {
+            self.keep_interpreter(item, interp, &flavor);
+        }
+        if info.needed.is_empty() {
+            return;
+        }
+
+        let conf_dirs = self.ld_conf().dirs.clone();
+        let musl_dirs = match &flavor {
+            LoaderFlavor::Musl { arch } => self.musl_dirs_for(arch),
+            _ => Vec::new(),
+        };
+        let dirs = search_dirs(&SearchInput {
+            found: &item.found,
+            real: &item.real,
+            info,
+            flavor: &flavor,
+            inherited: &item.inherited,
+            ld_library_path: &self.ld_library_path,
+            ld_so_conf_dirs: &conf_dirs,
+            musl_dirs: &musl_dirs,
+        });
+        let for_children =
+            inherited_for_children(&item.found, &item.real, info, &flavor, &item.inherited);
+
+        for soname in &info.needed {
+            match self.find_library(soname, &dirs, info.abi) {
+                Some((candidate, walk)) => {
+                    let kept =
+                        self.keep_walk(&candidate, &walk, Reason::ElfNeeded, Some(&item.real));
+                    if let Some((real, _)) = kept {
+                        self.enqueue(
+                            &candidate,
+                            &real,
+                            false,
+                            flavor.clone(),
+                            for_children.clone(),
+                        );
+                    }
+                }
+                None => {
+                    let musl = matches!(flavor, LoaderFlavor::Musl { .. });
+                    if !(musl && is_musl_builtin(soname)) {
+                        self.unresolved.insert((item.real.clone(), soname.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn keep_interpreter(&mut self, item: &Pending, interp: &str, flavor: &LoaderFlavor) {
+        let Some(path) = normalize_lexical(interp) else {
+            self.warn(format!("{}: relative PT_INTERP {interp:?}", item.real));
+            return;
+        };
+        let walk = match self.walk(&path) {
+            Ok(walk) => walk,
+            Err(e) => {
+                self.warn(e.to_string());
+                return;
+            }
+        };
+        match self.keep_walk(&path, &walk, Reason::Interp, Some(&item.real)) {
+            Some((real, entry)) if entry.kind == Kind::File => {
+                self.enqueue(&path, &real, false, flavor.clone(), Vec::new());
+            }
+            Some(_) => {}
+            None => {
+                if !matches!(walk.end, WalkEnd::Blocked { .. }) {
+                    self.unresolved
+                        .insert((item.real.clone(), interp.to_string()));
+                }
+            }
+        }
+    }
+
+    /// First candidate that is a regular ELF file loadable next to an object of `abi`.
+    fn find_library(
+        &mut self,
+        soname: &str,
+        dirs: &[String],
+        abi: ElfAbi,
+    ) -> Option<(String, PathWalk)> {
+        let candidates: Vec<String> = if soname.contains('/') {
+            // a DT_NEEDED with a slash is used as a path (relative ones: unknown cwd)
+            normalize_lexical(soname).into_iter().collect()
+        } else {
+            dirs.iter().map(|dir| join(dir, soname)).collect()
+        };
+        for candidate in candidates {
+            let Ok(walk) = self.walk(&candidate) else {
+                continue;
+            };
+            let Some((real, entry)) = walk.target() else {
+                continue;
+            };
+            if entry.kind != Kind::File {
+                continue;
+            }
+            match self.elf.get(self.tree, real) {
+                // ld.so skips files of another class or machine and keeps searching
+                Ok(Some(info)) if info.abi == abi => return Some((candidate, walk)),
+                Ok(_) => {}
+                Err(e) => self.warn(e.to_string()),
+            }
+        }
+        None
+    }
+
+    fn expand_script(&mut self, item: &Pending) {
+        let head = match self.tree.read_prefix(&item.real, SHEBANG_LIMIT) {
+            Ok(head) => head,
+            Err(e) => {
+                self.warn(format!("{}: {e}", item.real));
+                return;
+            }
+        };
+        let Some(shebang) = parse_shebang(&head) else {
+            return;
+        };
+        match self.keep_program(&shebang.interpreter, &item.real) {
+            Some(true) => {}
+            _ => self.warn(format!(
+                "{}: interpreter {} not found",
+                item.real, shebang.interpreter
+            )),
+        }
+        if is_env(&shebang.interpreter)
+            && let Some(name) = shebang.argument.as_deref().and_then(env_command)
+        {
+            self.keep_env_command(&name, &item.real);
+        }
+    }
+
+    /// Keep a program a script runs (Shebang) and queue it as executed.
+    /// Some(true) if it exists as a regular file.
+    fn keep_program(&mut self, path: &str, script: &str) -> Option<bool> {
+        let path = normalize_lexical(path)?;
+        let walk = self.walk(&path).ok()?;
+        let (real, entry) = self.keep_walk(&path, &walk, Reason::Shebang, Some(script))?;
+        let is_file = entry.kind == Kind::File;
+        if is_file {
+            self.enqueue(&path, &real, true, LoaderFlavor::Unknown, Vec::new());
+        }
+        Some(is_file)
+    }
+
+    /// `#!/usr/bin/env NAME`: keep the first executable NAME along the image's PATH.
+    fn keep_env_command(&mut self, name: &str, script: &str) {
+        if name.contains('/') {
+            if self.keep_program(name, script) != Some(true) {
+                self.warn(format!("{script}: env command {name} not found"));
+            }
+            return;
+        }
+        for dir in self.env_path.clone() {
+            let candidate = join(&dir, name);
+            let Ok(walk) = self.walk(&candidate) else {
+                continue;
+            };
+            let executable = walk
+                .target()
+                .is_some_and(|(_, e)| e.kind == Kind::File && e.mode & 0o111 != 0);
+            if executable {
+                if let Some((real, _)) =
+                    self.keep_walk(&candidate, &walk, Reason::Shebang, Some(script))
+                {
+                    self.enqueue(&candidate, &real, true, LoaderFlavor::Unknown, Vec::new());
+                }
+                return;
+            }
+        }
+        self.warn(format!("{script}: env command {name} not found in PATH"));
+    }
+
+    // ---- loader configuration and NSS -------------------------------------------------
+
+    fn ld_conf(&mut self) -> &LdSoConf {
+        if self.ld_conf.is_none() {
+            let conf = read_ld_so_conf(self.tree, &|p| self.exclude.is_excluded(p));
+            self.out.warnings.extend(conf.warnings.iter().cloned());
+            self.ld_conf = Some(conf);
+        }
+        self.ld_conf.get_or_insert_with(LdSoConf::default)
+    }
+
+    fn musl_dirs_for(&mut self, arch: &str) -> Vec<String> {
+        if let Some(dirs) = self.musl_dirs.get(arch) {
+            return dirs.clone();
+        }
+        let file = musl_path_file(arch);
+        let from_file = self
+            .walk(&file)
+            .ok()
+            .and_then(|walk| {
+                walk.target()
+                    .filter(|(_, e)| e.kind == Kind::File)
+                    .map(|(p, _)| p.to_string())
+            })
+            .and_then(|real| self.tree.read(&real).ok())
+            .map(|bytes| parse_musl_path(&String::from_utf8_lossy(&bytes)));
+        let dirs =
+            from_file.unwrap_or_else(|| MUSL_DEFAULT_DIRS.iter().map(|d| d.to_string()).collect());
+        self.musl_dirs.insert(arch.to_string(), dirs.clone());
+        dirs
+    }
+
+    /// glibc dlopens `libnss_SERVICE.so.2` for the services a kept nsswitch.conf names.
+    fn keep_nss_modules(&mut self) {
+        if self.glibc_abis.is_empty() {
+            return; // no glibc program to load them
+        }
+        let Ok(walk) = self.walk(NSSWITCH_CONF) else {
+            return;
+        };
+        let Some((real, entry)) = walk.target() else {
+            return;
+        };
+        if entry.kind != Kind::File || !self.keep.contains(real) {
+            return;
+        }
+        let text = match self.tree.read(real) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                self.warn(format!("{NSSWITCH_CONF}: {e}"));
+                return;
+            }
+        };
+        let services = nss_services(&text);
+        let conf_dirs = self.ld_conf().dirs.clone();
+        for abi in self.glibc_abis.clone() {
+            let mut dirs = self.ld_library_path.clone();
+            dirs.extend(conf_dirs.iter().cloned());
+            dirs.extend(default_dirs(abi));
+            // Modules that do not exist are normal ("files"/"dns" live in libc since
+            // glibc 2.34; "systemd" may not be installed): glibc skips them too.
+            for service in &services {
+                let name = nss_module_name(service);
+                if let Some((candidate, walk)) = self.find_library(&name, &dirs, abi)
+                    && let Some((real, _)) =
+                        self.keep_walk(&candidate, &walk, Reason::Nss, Some(NSSWITCH_CONF))
+                {
+                    self.enqueue(&candidate, &real, false, LoaderFlavor::Glibc, Vec::new());
+                }
+            }
+        }
+    }
+
+    fn keep_config_file(&mut self, path: &str) {
+        if let Ok(walk) = self.walk(path) {
+            self.keep_walk(path, &walk, Reason::LdConfig, None);
+        }
+    }
+
+    /// The loader reads its configuration at every start of a dynamic program.
+    fn keep_loader_config(&mut self) {
+        if !self.any_dynamic {
+            return;
+        }
+        let files = self.ld_conf().files.clone();
+        for file in files {
+            self.keep_config_file(&file);
+        }
+        self.keep_config_file(LD_SO_CACHE);
+        for arch in self.musl_arches.clone() {
+            self.keep_config_file(&musl_path_file(&arch));
+        }
+    }
+
+    // ---- parents and result ---------------------------------------------------------
+
+    fn keep_parents(&mut self) {
+        for (dir, written) in std::mem::take(&mut self.write_anchors) {
+            if dir != "/" {
+                self.keep.add(&dir, Reason::Parent, Some(&written));
+            }
+        }
+        let kept: Vec<String> = self.keep.paths.keys().cloned().collect();
+        for path in &kept {
+            for dir in ancestors(path) {
+                // ancestors are shared: stop at the first one already kept
+                if !self.keep.add(dir, Reason::Parent, None) {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> Resolution {
+        // Nothing excluded can have been added; this is a last line of defence.
+        let exclude = &self.exclude;
+        self.keep
+            .paths
+            .retain(|path, _| path != "/" && !exclude.is_excluded(path));
+        let mut out = self.out;
+        out.keep = self.keep;
+        out.missing.sort();
+        out.missing.dedup();
+        out.missing_extra.sort();
+        out.missing_extra.dedup();
+        out.unresolved_libs = self.unresolved.into_iter().collect();
+        out
+    }
+}
+
+#[cfg(test)]
+#[path = "resolver_tests.rs"]
+mod tests;

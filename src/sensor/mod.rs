@@ -1,0 +1,14 @@
+//! The sensor: runs inside the container and records what the app touches.
+
+pub mod binfmt;
+pub mod decode;
+pub mod filter;
+pub mod memory;
+pub mod paths;
+pub mod recorder;
+pub mod report;
+pub mod signals;
+pub mod spawn;
+pub mod syscalls;
+pub mod tracees;
+pub mod tracer;

@@ -1,0 +1,305 @@
+//! Verification: run the slim image with the same probes as the analysis run and compare
+//! what it answers with what the original answered.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use serde::Serialize;
+
+use crate::analyze::probes::{self, HttpCheck, ProbeFailure};
+use crate::analyze::run::{container_labels, output_tail};
+use crate::analyze::{Analysis, ContinueAfter};
+use crate::engine::{Engine, EngineError, Logs};
+use crate::probe::HttpProber;
+use crate::progress::Progress;
+
+/// One comparison between the original and the slim image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// what was compared ("exit status", "GET / on port 80", "exec `redis-cli ping`")
+    pub name: String,
+    pub original: String,
+    pub slim: String,
+    pub passed: bool,
+}
+
+/// All comparisons, plus the slim container's output when something differed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Verification {
+    pub checks: Vec<Check>,
+    /// the slim container's last output lines, when a check failed
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slim_output: Option<String>,
+}
+
+impl Verification {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+}
+
+/// Run `slim_image` and compare it with `analysis`.
+pub async fn verify(
+    engine: &Engine,
+    slim_image: &str,
+    source_name: &str,
+    ports: &[u16],
+    analysis: &Analysis,
+    timeout: Duration,
+    progress: &dyn Progress,
+) -> Result<Verification, EngineError> {
+    let http_ports: Vec<u16> = analysis
+        .http
+        .iter()
+        .filter(|c| c.answer.is_ok())
+        .map(|c| c.port)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let body = ContainerCreateBody {
+        image: Some(slim_image.to_string()),
+        labels: Some(container_labels("verify", source_name)),
+        host_config: Some(HostConfig {
+            port_bindings: Some(loopback_bindings(ports)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    progress.step("starting the slim image");
+    let run = engine.create_container(body).await?;
+    engine.start(&run).await?;
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut verification = Verification::default();
+    let prober = HttpProber::new(Duration::from_secs(15));
+
+    let mut exited_early = None;
+    if !http_ports.is_empty() {
+        match probes::wait_for_http(engine, &run, &http_ports, &prober, deadline, progress).await {
+            Ok(roots) => {
+                let extra: Vec<_> = analysis
+                    .http
+                    .iter()
+                    .filter(|c| c.probe.path != "/" || c.probe.method != "GET")
+                    .map(|c| c.probe.clone())
+                    .collect::<Vec<_>>();
+                let mut unique = Vec::new();
+                for probe in extra {
+                    if !unique.contains(&probe) {
+                        unique.push(probe);
+                    }
+                }
+                let answered: Vec<u16> = roots
+                    .iter()
+                    .filter(|c| c.answer.is_ok())
+                    .map(|c| c.port)
+                    .collect();
+                let more =
+                    probes::send_http_probes(engine, &run, &answered, &unique, &prober, progress)
+                        .await?;
+                compare_http(
+                    &analysis.http,
+                    &roots.into_iter().chain(more).collect::<Vec<_>>(),
+                    &mut verification,
+                );
+            }
+            Err(ProbeFailure::AppExited { code }) => exited_early = Some(code),
+            Err(ProbeFailure::Engine(e)) => return Err(e),
+        }
+    }
+    if exited_early.is_none() && !analysis.execs.is_empty() {
+        let commands: Vec<String> = analysis.execs.iter().map(|e| e.command.clone()).collect();
+        if engine.state(&run).await?.running {
+            let slim_execs =
+                probes::run_execs(engine, &run, &commands, &|_, argv| argv, progress).await?;
+            for (original, slim) in analysis.execs.iter().zip(&slim_execs) {
+                let name = format!("exec `{}`", original.command);
+                push(
+                    &mut verification,
+                    format!("{name}: exit status"),
+                    original.exit_code.to_string(),
+                    slim.exit_code.to_string(),
+                );
+                push(
+                    &mut verification,
+                    format!("{name}: output"),
+                    describe_output(&original.stdout),
+                    describe_output(&slim.stdout),
+                );
+            }
+        } else {
+            exited_early = Some(engine.state(&run).await?.exit_code.unwrap_or(-1));
+        }
+    }
+
+    let ran_to_exit = !analysis.stopped_by_slim
+        && matches!(
+            analysis.mode,
+            ContinueAfter::Exit
+                | ContinueAfter::Seconds(_)
+                | ContinueAfter::Signal
+                | ContinueAfter::Enter
+        );
+    if ran_to_exit {
+        progress.step("waiting for the slim image's command to exit");
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let code = match tokio::time::timeout(remaining, engine.wait_exit(&run)).await {
+            Ok(code) => Some(code?),
+            Err(_) => None,
+        };
+        let logs = engine.logs(&run).await?;
+        let original_code = analysis.exit.map_or(-1, |e| e.code);
+        push(
+            &mut verification,
+            "exit status".into(),
+            original_code.to_string(),
+            code.map_or_else(
+                || format!("still running after {}s", timeout.as_secs()),
+                |c| c.to_string(),
+            ),
+        );
+        push(
+            &mut verification,
+            "standard output".into(),
+            describe_output(&analysis.logs.stdout),
+            describe_output(&logs.stdout),
+        );
+        attach_output(&mut verification, &logs);
+    } else {
+        if let Some(code) = exited_early {
+            push(
+                &mut verification,
+                "app keeps running".into(),
+                "running".into(),
+                format!("exited with status {code}"),
+            );
+        }
+        let logs = engine.logs(&run).await?;
+        attach_output(&mut verification, &logs);
+    }
+    engine.remove_container(&run).await?;
+    Ok(verification)
+}
+
+fn attach_output(verification: &mut Verification, logs: &Logs) {
+    if !verification.passed() {
+        verification.slim_output = Some(output_tail(logs));
+    }
+}
+
+fn compare_http(original: &[HttpCheck], slim: &[HttpCheck], verification: &mut Verification) {
+    for before in original.iter().filter(|c| c.answer.is_ok()) {
+        let after = slim
+            .iter()
+            .find(|c| c.port == before.port && c.probe == before.probe);
+        let name = format!("{} on port {}", before.probe, before.port);
+        let describe = |check: Option<&HttpCheck>| match check.map(|c| &c.answer) {
+            Some(Ok(answer)) => format!(
+                "{} with {} byte(s), sha256 {}",
+                answer.status,
+                answer.body_len,
+                &answer.body_sha256[..12]
+            ),
+            Some(Err(e)) => format!("no answer: {e}"),
+            None => "not probed".to_string(),
+        };
+        push(verification, name, describe(Some(before)), describe(after));
+    }
+}
+
+fn push(verification: &mut Verification, name: String, original: String, slim: String) {
+    let passed = original == slim;
+    verification.checks.push(Check {
+        name,
+        original,
+        slim,
+        passed,
+    });
+}
+
+/// Short, comparable description of an output: its size and digest, with the text if short.
+fn describe_output(bytes: &[u8]) -> String {
+    let digest = crate::digest::sha256_hex(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.len() <= 80 && !text.trim_end_matches('\n').contains('\n') => {
+            format!("{:?}", text)
+        }
+        _ => format!("{} byte(s), sha256 {}", bytes.len(), &digest[..12]),
+    }
+}
+
+fn loopback_bindings(ports: &[u16]) -> HashMap<String, Option<Vec<PortBinding>>> {
+    ports
+        .iter()
+        .map(|port| {
+            let binding = PortBinding {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some(String::new()),
+            };
+            (format!("{port}/tcp"), Some(vec![binding]))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{HttpAnswer, HttpProbe};
+
+    fn answer(status: u16, body: &[u8]) -> Result<HttpAnswer, String> {
+        Ok(HttpAnswer {
+            status,
+            body: body.to_vec(),
+            body_len: body.len(),
+            body_sha256: crate::digest::sha256_hex(body),
+        })
+    }
+
+    #[test]
+    fn http_answers_must_match() {
+        let root = HttpProbe::get_root();
+        let original = vec![HttpCheck {
+            port: 80,
+            probe: root.clone(),
+            answer: answer(200, b"hello"),
+        }];
+        let mut v = Verification::default();
+        compare_http(
+            &original,
+            &[HttpCheck {
+                port: 80,
+                probe: root.clone(),
+                answer: answer(200, b"hello"),
+            }],
+            &mut v,
+        );
+        assert!(v.passed());
+        let mut v = Verification::default();
+        compare_http(
+            &original,
+            &[HttpCheck {
+                port: 80,
+                probe: root.clone(),
+                answer: answer(404, b"nope"),
+            }],
+            &mut v,
+        );
+        assert!(!v.passed());
+        assert!(v.checks[0].slim.starts_with("404"));
+        let mut v = Verification::default();
+        compare_http(&original, &[], &mut v);
+        assert_eq!(v.checks[0].slim, "not probed");
+    }
+
+    #[test]
+    fn outputs_are_described_compactly() {
+        assert_eq!(describe_output(b"hi\n"), "\"hi\\n\"");
+        assert!(describe_output(&[b'x'; 200]).starts_with("200 byte(s), sha256 "));
+        assert!(describe_output(b"a\nb\n").starts_with("4 byte(s)"));
+    }
+}

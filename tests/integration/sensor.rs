@@ -1,0 +1,669 @@
+//! Runs the built slim-sensor on real programs of this host and checks the reports.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use slim::sensor::report::{Access, TraceReport};
+
+const SENSOR: &str = env!("CARGO_BIN_EXE_slim-sensor");
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A fresh directory per test, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("slim-sensor-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn report_path(&self) -> PathBuf {
+        self.path("report.json")
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write scratch file");
+        path
+    }
+
+    fn read_report(&self) -> TraceReport {
+        let bytes = std::fs::read(self.report_path()).expect("report written");
+        serde_json::from_slice(&bytes).expect("report parses")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn python() -> String {
+    if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3".into()
+    } else {
+        "python3".into()
+    }
+}
+
+fn sensor_command(scratch: &Scratch, program: &[&str]) -> Command {
+    let mut command = Command::new(SENSOR);
+    command
+        .arg("trace")
+        .arg("--report")
+        .arg(scratch.report_path())
+        .arg("--")
+        .args(program)
+        .current_dir(&scratch.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Wait for a child, killing it if it outlives `timeout`.
+fn wait_bounded(mut child: Child, timeout: Duration) -> Output {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait().expect("try_wait") {
+            Some(_) => return child.wait_with_output().expect("collect output"),
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                let output = child.wait_with_output().expect("collect output");
+                panic!(
+                    "sensor timed out; stderr: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+fn trace(scratch: &Scratch, program: &[&str]) -> (Output, TraceReport) {
+    let child = sensor_command(scratch, program)
+        .spawn()
+        .expect("spawn sensor");
+    let output = wait_bounded(child, TIMEOUT);
+    (output, scratch.read_report())
+}
+
+fn trace_python(scratch: &Scratch, script: &str) -> (Output, TraceReport) {
+    let script_path = scratch.write("script.py", script);
+    let script_path = script_path.to_str().expect("utf-8 path").to_string();
+    trace(scratch, &[&python(), &script_path])
+}
+
+fn has(report: &TraceReport, path: &str, access: Access) -> bool {
+    report
+        .files
+        .get(path)
+        .is_some_and(|accesses| accesses.contains(&access))
+}
+
+fn assert_has(report: &TraceReport, path: &str, access: Access) {
+    assert!(
+        has(report, path, access),
+        "{path} not recorded as {access:?}; recorded: {:?}; warnings: {:?}",
+        report.files.get(path),
+        report.warnings
+    );
+}
+
+fn any_path(
+    report: &TraceReport,
+    pred: impl Fn(&str, &std::collections::BTreeSet<Access>) -> bool,
+) -> bool {
+    report.files.iter().any(|(p, a)| pred(p, a))
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn shell_reads_lists_and_execs() {
+    let scratch = Scratch::new("shell");
+    let (output, report) = trace(
+        &scratch,
+        &["/bin/sh", "-c", "cat /etc/hostname; ls /usr >/dev/null"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    // the program's own output passes through untouched
+    let hostname = std::fs::read_to_string("/etc/hostname").expect("hostname");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), hostname);
+    assert_eq!(report.exit.map(|e| e.code), Some(0));
+    assert_has(&report, "/etc/hostname", Access::Read);
+    assert_has(&report, "/usr", Access::List);
+    assert_has(&report, "/bin/sh", Access::Exec);
+    let sh = report
+        .execs
+        .iter()
+        .find(|e| e.path == "/bin/sh")
+        .expect("exec of /bin/sh recorded");
+    assert_eq!(sh.argv[0], "/bin/sh");
+    let loader = sh.elf_interpreter.as_deref().expect("PT_INTERP of /bin/sh");
+    assert_has(&report, loader, Access::Read);
+    let cat = report
+        .execs
+        .iter()
+        .find(|e| e.path.ends_with("/cat"))
+        .expect("exec of cat recorded");
+    assert_eq!(cat.argv, vec!["cat", "/etc/hostname"]);
+    assert_has(&report, &cat.path, Access::Exec);
+    assert!(report.processes >= 3, "processes = {}", report.processes);
+    assert!(report.syscalls > 0);
+    assert!(report.start_error.is_none());
+}
+
+#[test]
+fn exit_code_is_propagated() {
+    let scratch = Scratch::new("exit");
+    let (output, report) = trace(&scratch, &["/bin/sh", "-c", "exit 7"]);
+    assert_eq!(output.status.code(), Some(7));
+    let exit = report.exit.expect("exit recorded");
+    assert_eq!((exit.code, exit.signal), (7, None));
+}
+
+#[test]
+fn death_by_signal_is_128_plus_signal() {
+    let scratch = Scratch::new("killed");
+    let (output, report) = trace(&scratch, &["/bin/sh", "-c", "kill -KILL $$"]);
+    assert_eq!(output.status.code(), Some(128 + 9));
+    let exit = report.exit.expect("exit recorded");
+    assert_eq!((exit.code, exit.signal), (137, Some(9)));
+}
+
+#[test]
+fn unknown_program_is_a_start_error() {
+    let scratch = Scratch::new("unknown");
+    let (output, report) = trace(&scratch, &["/nonexistent/program", "arg"]);
+    assert_eq!(output.status.code(), Some(127));
+    assert_eq!(
+        report.start_error.as_deref(),
+        Some("cannot run /nonexistent/program: No such file or directory")
+    );
+    assert_eq!(report.exit.map(|e| e.code), Some(127));
+    assert!(report.execs.is_empty());
+    // the sensor prints nothing of its own: the start error is in the report
+    assert!(output.stderr.is_empty(), "{output:?}");
+}
+
+#[test]
+fn program_not_on_path_is_a_start_error() {
+    let scratch = Scratch::new("notonpath");
+    let (output, report) = trace(&scratch, &["no-such-program-anywhere"]);
+    assert_eq!(output.status.code(), Some(127));
+    assert_eq!(
+        report.start_error.as_deref(),
+        Some("cannot run no-such-program-anywhere: No such file or directory")
+    );
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let output = Command::new(SENSOR)
+        .arg("frobnicate")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("usage"));
+    let output = Command::new(SENSOR)
+        .args(["trace", "--", "true"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn unwritable_report_fails_before_running() {
+    let scratch = Scratch::new("unwritable");
+    let marker = scratch.path("ran");
+    let output = Command::new(SENSOR)
+        .args([
+            "trace",
+            "--report",
+            "/proc/version/report.json",
+            "--",
+            "/bin/sh",
+            "-c",
+        ])
+        .arg(format!("touch {}", s(&marker)))
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("slim-sensor: "));
+    assert!(!marker.exists());
+}
+
+#[test]
+fn python_imports_are_recorded() {
+    let scratch = Scratch::new("python");
+    let (output, report) = trace_python(
+        &scratch,
+        "import json, sqlite3, os\nos.stat('/etc/passwd')\nos.path.exists('/nonexistent/x')\n",
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_has(&report, s(&scratch.path("script.py")), Access::Read);
+    // python stats the source and reads the cached bytecode next to it
+    for package in ["json", "sqlite3"] {
+        assert!(
+            any_path(&report, |p, a| p
+                .ends_with(&format!("/{package}/__init__.py"))
+                && a.contains(&Access::Stat)),
+            "{package} source not looked at"
+        );
+        assert!(
+            any_path(&report, |p, a| p.contains(&format!("/{package}/"))
+                && (p.ends_with(".pyc") || p.ends_with(".py"))
+                && a.contains(&Access::Read)),
+            "{package} code not read"
+        );
+    }
+    assert!(
+        any_path(&report, |p, a| p.contains("_sqlite3")
+            && p.ends_with(".so")
+            && a.contains(&Access::Read)),
+        "_sqlite3 extension not read"
+    );
+    assert_has(&report, "/etc/passwd", Access::Stat);
+    assert_has(&report, "/nonexistent/x", Access::Stat);
+    // the import system stats directories before it lists or opens anything in them
+    assert!(any_path(&report, |_, a| a.contains(&Access::Stat) && a.len() == 1));
+}
+
+#[test]
+fn threads_opening_files_are_traced() {
+    let scratch = Scratch::new("threads");
+    for i in 0..8 {
+        scratch.write(&format!("data{i}.txt"), "x");
+    }
+    let script = format!(
+        "import threading\n\
+         def work(i):\n    open('{dir}/data%d.txt' % i).read()\n\
+         ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]\n\
+         [t.start() for t in ts]\n[t.join() for t in ts]\n",
+        dir = s(&scratch.0)
+    );
+    let (output, report) = trace_python(&scratch, &script);
+    assert!(output.status.success(), "{output:?}");
+    for i in 0..8 {
+        assert_has(
+            &report,
+            s(&scratch.path(&format!("data{i}.txt"))),
+            Access::Read,
+        );
+    }
+    assert!(report.processes >= 9, "processes = {}", report.processes);
+}
+
+#[test]
+fn forked_child_writes_and_exit_code_survives() {
+    let scratch = Scratch::new("fork");
+    let out = scratch.path("out.txt");
+    let script = format!("(echo hi > {}) & wait; exit 3", s(&out));
+    let (output, report) = trace(&scratch, &["/bin/sh", "-c", &script]);
+    assert_eq!(output.status.code(), Some(3));
+    assert_has(&report, s(&out), Access::Write);
+    assert!(report.written().any(|p| p == s(&out)));
+}
+
+#[test]
+fn python_fork_child_writes() {
+    let scratch = Scratch::new("pyfork");
+    let out = scratch.path("child.txt");
+    let script = format!(
+        "import os\npid = os.fork()\nif pid == 0:\n    open('{}', 'w').write('x')\n    os._exit(0)\n\
+         os.waitpid(pid, 0)\nraise SystemExit(4)\n",
+        s(&out)
+    );
+    let (output, report) = trace_python(&scratch, &script);
+    assert_eq!(output.status.code(), Some(4));
+    assert_has(&report, s(&out), Access::Write);
+}
+
+#[test]
+fn relative_paths_resolve_against_dirfd_and_cwd() {
+    let scratch = Scratch::new("relative");
+    std::fs::create_dir_all(scratch.path("sub/inner")).expect("mkdir");
+    scratch.write("sub/x", "x");
+    scratch.write("sub/inner/y", "y");
+    scratch.write("cwdfile", "c");
+    let script = format!(
+        "import os\n\
+         d = os.open('{sub}', os.O_RDONLY)\n\
+         os.close(os.open('x', os.O_RDONLY, dir_fd=d))\n\
+         os.stat('inner//./y', dir_fd=d)\n\
+         open('cwdfile').read()\n\
+         os.chdir('sub/inner')\n\
+         open('y').read()\n\
+         os.mkdir('newdir')\n\
+         os.rename('newdir', '../renamed')\n",
+        sub = s(&scratch.path("sub"))
+    );
+    let (output, report) = trace_python(&scratch, &script);
+    assert!(output.status.success(), "{output:?}");
+    assert_has(&report, s(&scratch.path("sub/x")), Access::Read);
+    assert_has(&report, s(&scratch.path("sub/inner/y")), Access::Stat);
+    assert_has(&report, s(&scratch.path("cwdfile")), Access::Read);
+    assert_has(&report, s(&scratch.path("sub/inner")), Access::Chdir);
+    assert_has(&report, s(&scratch.path("sub/inner/y")), Access::Read);
+    assert_has(&report, s(&scratch.path("sub/inner/newdir")), Access::Write);
+    // `..` is left for the resolver, which follows symlinks
+    assert_has(
+        &report,
+        s(&scratch.path("sub/inner/../renamed")),
+        Access::Write,
+    );
+}
+
+#[test]
+fn proc_self_names_the_tracee() {
+    let scratch = Scratch::new("procself");
+    let (output, report) = trace_python(&scratch, "open('/proc/self/status').read()\n");
+    assert!(output.status.success(), "{output:?}");
+    let python_pid = report
+        .execs
+        .iter()
+        .find(|e| e.argv.iter().any(|a| a.ends_with("script.py")))
+        .expect("python exec")
+        .pid;
+    assert_has(&report, &format!("/proc/{python_pid}/status"), Access::Read);
+    assert!(!report.files.keys().any(|p| p.starts_with("/proc/self")));
+}
+
+#[test]
+fn script_exec_records_interpreters() {
+    let scratch = Scratch::new("shebang");
+    let script = scratch.write("run.sh", "#!/bin/sh -e\nexit 0\n");
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .expect("chmod");
+    let (output, report) = trace(&scratch, &[s(&script)]);
+    assert!(output.status.success(), "{output:?}");
+    let exec = report
+        .execs
+        .iter()
+        .find(|e| e.path == s(&script))
+        .expect("script exec");
+    assert_eq!(exec.interpreter.as_deref(), Some("/bin/sh"));
+    let loader = exec.elf_interpreter.as_deref().expect("loader of /bin/sh");
+    assert_has(&report, "/bin/sh", Access::Read);
+    assert_has(&report, loader, Access::Read);
+    assert_has(&report, s(&script), Access::Exec);
+}
+
+#[test]
+fn fexecve_through_execveat_is_recorded() {
+    let scratch = Scratch::new("fexecve");
+    let script = "import os\n\
+                  pid = os.fork()\n\
+                  if pid == 0:\n    fd = os.open('/bin/true', os.O_RDONLY)\n    os.execve(fd, ['true'], {})\n\
+                  _, status = os.waitpid(pid, 0)\nraise SystemExit(os.waitstatus_to_exitcode(status))\n";
+    let (output, report) = trace_python(&scratch, script);
+    assert!(output.status.success(), "{output:?}");
+    let exec = report
+        .execs
+        .iter()
+        .find(|e| e.argv == vec!["true".to_string()])
+        .expect("fexecve recorded");
+    let real_true = std::fs::canonicalize("/bin/true").expect("canonicalize");
+    assert_eq!(exec.path, s(&real_true));
+    assert!(exec.elf_interpreter.is_some(), "{exec:?}");
+    assert_has(&report, s(&real_true), Access::Exec);
+}
+
+#[test]
+fn exec_from_a_thread_changes_tid() {
+    let scratch = Scratch::new("threadexec");
+    let script = "import os, threading, time\n\
+                  def run():\n    os.execv('/bin/sh', ['/bin/sh', '-c', 'cat /etc/hostname >/dev/null; exit 6'])\n\
+                  threading.Thread(target=run).start()\ntime.sleep(30)\n";
+    let started = Instant::now();
+    let (output, report) = trace_python(&scratch, script);
+    assert_eq!(output.status.code(), Some(6), "{output:?}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_has(&report, "/etc/hostname", Access::Read);
+    assert!(report.execs.iter().any(|e| e.path == "/bin/sh"));
+}
+
+#[test]
+fn signals_reach_the_program() {
+    let scratch = Scratch::new("signals");
+    let script = "import os, signal, sys\n\
+                  got = []\n\
+                  signal.signal(signal.SIGUSR1, lambda *a: got.append('usr1'))\n\
+                  signal.signal(signal.SIGRTMIN + 1, lambda *a: got.append('rt'))\n\
+                  os.kill(os.getpid(), signal.SIGUSR1)\n\
+                  os.kill(os.getpid(), signal.SIGRTMIN + 1)\n\
+                  sys.exit(5 if got == ['usr1', 'rt'] else 1)\n";
+    let (output, _) = trace_python(&scratch, script);
+    assert_eq!(output.status.code(), Some(5), "{output:?}");
+}
+
+#[test]
+fn stopped_process_does_not_hang_the_trace() {
+    let scratch = Scratch::new("sigstop");
+    let started = Instant::now();
+    let (output, report) = trace(
+        &scratch,
+        &[
+            "/bin/sh",
+            "-c",
+            "kill -STOP $$; cat /etc/hostname >/dev/null",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_has(&report, "/etc/hostname", Access::Read);
+}
+
+#[test]
+fn fstat_does_not_stop_the_tracee() {
+    let scratch = Scratch::new("fstat");
+    let script = "import os\nfd = os.open('/etc/hostname', os.O_RDONLY)\n\
+                  for _ in range(5000):\n    os.fstat(fd)\n";
+    let (output, report) = trace_python(&scratch, script);
+    assert!(output.status.success(), "{output:?}");
+    assert!(report.syscalls < 2000, "syscalls = {}", report.syscalls);
+}
+
+#[test]
+fn sigterm_is_forwarded_and_report_written() {
+    let scratch = Scratch::new("sigterm");
+    let script = scratch.write(
+        "sleep.py",
+        "import time\nopen('/etc/hostname').read()\ntime.sleep(60)\n",
+    );
+    let child = sensor_command(&scratch, &[&python(), s(&script)])
+        .spawn()
+        .expect("spawn sensor");
+    // wait until python is running: its first file is in a flushed report
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let ready = std::fs::read(scratch.report_path())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<TraceReport>(&b).ok())
+            .is_some_and(|r| has(&r, "/etc/hostname", Access::Read));
+        if ready {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let started = Instant::now();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal sensor");
+    let output = wait_bounded(child, Duration::from_secs(20));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(output.status.code(), Some(128 + 15), "{output:?}");
+    let report = scratch.read_report();
+    let exit = report.exit.expect("final report");
+    assert_eq!((exit.code, exit.signal), (143, Some(15)));
+    assert_has(&report, "/etc/hostname", Access::Read);
+}
+
+#[test]
+fn report_is_flushed_while_running() {
+    let scratch = Scratch::new("periodic");
+    let child = sensor_command(
+        &scratch,
+        &["/bin/sh", "-c", "cat /etc/hostname >/dev/null; sleep 30"],
+    )
+    .spawn()
+    .expect("spawn sensor");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = None;
+    while Instant::now() < deadline {
+        if let Some(report) = std::fs::read(scratch.report_path())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<TraceReport>(&b).ok())
+            .filter(|r| has(r, "/etc/hostname", Access::Read))
+        {
+            seen = Some(report);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // a SIGKILLed sensor takes its tracees with it (PTRACE_O_EXITKILL)
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("kill sensor");
+    let _ = wait_bounded(child, Duration::from_secs(10));
+    let report = seen.expect("report flushed while the program ran");
+    assert!(report.exit.is_none());
+}
+
+/// Runs only where setpriv exists and we are root (as in CI and the dev VM).
+fn setpriv_available() -> bool {
+    nix::unistd::geteuid().is_root() && Path::new("/usr/bin/setpriv").exists()
+}
+
+#[test]
+fn sensor_runs_as_an_unprivileged_user() {
+    if !setpriv_available() {
+        eprintln!("skipped: needs root and setpriv");
+        return;
+    }
+    let scratch = Scratch::new("nobody");
+    Command::new("chmod")
+        .arg("777")
+        .arg(&scratch.0)
+        .status()
+        .expect("chmod");
+    let mut command = Command::new("/usr/bin/setpriv");
+    command
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            SENSOR,
+            "trace",
+        ])
+        .arg("--report")
+        .arg(scratch.report_path())
+        .args([
+            "--",
+            "/bin/sh",
+            "-c",
+            "cat /etc/hostname >/dev/null; ls / >/dev/null",
+        ])
+        .current_dir(&scratch.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = wait_bounded(command.spawn().expect("spawn"), TIMEOUT);
+    assert!(output.status.success(), "{output:?}");
+    let report = scratch.read_report();
+    assert_has(&report, "/etc/hostname", Access::Read);
+    assert_has(&report, "/", Access::List);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+}
+
+#[test]
+fn tracee_switching_uid_is_read_without_proc_access() {
+    if !setpriv_available() {
+        eprintln!("skipped: needs root and setpriv");
+        return;
+    }
+    // a root sensor without CAP_SYS_PTRACE may not open /proc/PID/mem or read
+    // /proc/PID/cwd of a tracee that became another user: PEEKDATA and the tracked cwd
+    // must take over
+    let scratch = Scratch::new("setuid");
+    let script = scratch.write(
+        "drop.py",
+        "import os\nopen('/etc/hostname').read()\nos.chdir('/usr')\nos.stat('lib/os-release')\n",
+    );
+    Command::new("chmod")
+        .arg("755")
+        .arg(&scratch.0)
+        .status()
+        .expect("chmod");
+    let mut command = Command::new("/usr/bin/setpriv");
+    command
+        .args(["--bounding-set=-sys_ptrace", SENSOR, "trace"])
+        .arg("--report")
+        .arg(scratch.report_path())
+        .args([
+            "--",
+            "/usr/bin/setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            &python(),
+            s(&script),
+        ])
+        .current_dir(&scratch.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = wait_bounded(command.spawn().expect("spawn"), TIMEOUT);
+    assert!(output.status.success(), "{output:?}");
+    let report = scratch.read_report();
+    assert_has(&report, s(&script), Access::Read);
+    assert_has(&report, "/etc/hostname", Access::Read);
+    assert_has(&report, "/usr", Access::Chdir);
+    assert_has(&report, "/usr/lib/os-release", Access::Stat);
+}
+
+#[test]
+fn program_starts_with_default_signal_dispositions() {
+    let scratch = Scratch::new("sigign");
+    let (output, _) = trace(&scratch, &["/bin/cat", "/proc/self/status"]);
+    assert!(output.status.success(), "{output:?}");
+    let status = String::from_utf8_lossy(&output.stdout);
+    let ignored = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .expect("SigIgn line")
+        .trim();
+    let ignored = u64::from_str_radix(ignored, 16).expect("hex mask");
+    assert_eq!(ignored & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE ignored");
+}
+
+#[test]
+fn exec_of_a_fifo_does_not_block_the_sensor() {
+    let scratch = Scratch::new("fifo");
+    let fifo = scratch.path("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&fifo)
+        .status()
+        .expect("chmod");
+    let script = format!("{} 2>/dev/null; exit 0", s(&fifo));
+    let (output, report) = trace(&scratch, &["/bin/sh", "-c", &script]);
+    assert!(output.status.success(), "{output:?}");
+    assert_has(&report, s(&fifo), Access::Exec);
+}

@@ -1,0 +1,172 @@
+//! Shared set-up for the integration tests: the real engine, locally built fixture images,
+//! and running the slim binary.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use slim::engine::{Engine, SOURCE_LABEL};
+
+pub const DEBIAN: &str = "slim-fixture/debian:bookworm";
+pub const BUSYBOX: &str = "slim-fixture/busybox:static";
+
+/// A runtime for the async engine calls the tests make (tests themselves are synchronous).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
+/// The engine; a test that needs it fails loudly when it is missing, never skips.
+pub fn engine() -> Engine {
+    runtime().block_on(Engine::connect()).unwrap_or_else(|e| {
+        panic!(
+            "these tests need a running container engine (start dockerd, or set DOCKER_HOST): {e}"
+        )
+    })
+}
+
+/// Make sure the fixture base images exist, building them once if absent.
+pub fn fixtures() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let engine = engine();
+        let present = |tag: &str| {
+            runtime()
+                .block_on(engine.inspect_image(tag))
+                .expect("inspect fixture")
+                .is_some()
+        };
+        if present(DEBIAN) && present(BUSYBOX) {
+            return;
+        }
+        let script = repo_root().join("tests/fixtures/build-bases.sh");
+        let status = Command::new("sh")
+            .arg(&script)
+            .status()
+            .expect("running build-bases.sh");
+        assert!(
+            status.success(),
+            "building the fixture images with {} failed",
+            script.display()
+        );
+    });
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Build `examples/NAME` into `tag` on the given base image.
+pub fn build_example(name: &str, tag: &str, base: &str) {
+    fixtures();
+    let dir = repo_root().join("examples").join(name);
+    build_context(
+        &dir,
+        tag,
+        &BTreeMap::from([("BASE".to_string(), base.to_string())]),
+    );
+}
+
+/// Build a directory as a Docker build context.
+pub fn build_context(dir: &Path, tag: &str, args: &BTreeMap<String, String>) {
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append_dir_all(".", dir).expect("tar build context");
+    let context = builder.into_inner().expect("tar build context");
+    runtime()
+        .block_on(engine().build_image(context, "Dockerfile", tag, args))
+        .unwrap_or_else(|e| panic!("building {tag} from {}: {e}", dir.display()));
+}
+
+/// Build an image from Dockerfile text and extra files.
+pub fn build_dockerfile(tag: &str, dockerfile: &str, files: &[(&str, &[u8], u32)]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("write Dockerfile");
+    for (name, data, mode) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, data).expect("write context file");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode))
+            .expect("chmod context file");
+    }
+    build_context(dir.path(), tag, &BTreeMap::new());
+}
+
+/// Run the slim binary with `args`; the report goes to a temp dir unless given.
+pub fn slim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slim"))
+        .args(args)
+        .output()
+        .expect("running slim")
+}
+
+/// `slim build` with a report in a fresh temp dir; returns the output and the parsed report.
+pub fn slim_build(args: &[&str]) -> (Output, Option<serde_json::Value>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("report.json");
+    let mut all: Vec<&str> = vec!["build", "--report", report.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let output = slim(&all);
+    let parsed = std::fs::read(&report)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    (output, parsed, dir)
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Panic with slim's output unless it exited with `code`.
+pub fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "slim exited with {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+pub fn image_id(reference: &str) -> Option<String> {
+    runtime()
+        .block_on(engine().inspect_image(reference))
+        .expect("inspect")
+        .map(|s| s.id)
+}
+
+/// Containers (any state) that slim created for `source`.
+pub fn leftover_containers(source: &str) -> Vec<String> {
+    runtime()
+        .block_on(engine().containers_labeled(SOURCE_LABEL, source))
+        .expect("list containers")
+}
+
+/// Run an image to completion (optionally as `user`), returning (exit code, stdout, stderr).
+pub fn run_to_exit(
+    image: &str,
+    user: Option<&str>,
+    cmd: Option<Vec<String>>,
+) -> (i64, String, String) {
+    let engine = engine();
+    runtime().block_on(async {
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(image.to_string()),
+            user: user.map(str::to_string),
+            cmd,
+            ..Default::default()
+        };
+        let run = engine.create_container(body).await.expect("create");
+        engine.start(&run).await.expect("start");
+        let code = engine.wait_exit(&run).await.expect("wait");
+        let logs = engine.logs(&run).await.expect("logs");
+        engine.remove_container(&run).await.expect("remove");
+        (code, text(&logs.stdout), text(&logs.stderr))
+    })
+}
