@@ -1,16 +1,15 @@
 //! Verification: run the slim image with the same probes as the analysis run and compare
 //! what it answers with what the original answered.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::models::{ContainerCreateBody, HostConfig};
 use serde::Serialize;
 
 use crate::analyze::probes::{self, HttpCheck, ProbeFailure};
 use crate::analyze::run::{container_labels, output_tail};
 use crate::analyze::{Analysis, ContinueAfter};
-use crate::engine::{Engine, EngineError, Logs};
+use crate::engine::{Engine, EngineError, Logs, loopback_port_bindings};
 use crate::probe::HttpProber;
 use crate::progress::Progress;
 
@@ -65,7 +64,7 @@ pub async fn verify(
         image: Some(slim_image.to_string()),
         labels: Some(container_labels("verify", source_name)),
         host_config: Some(HostConfig {
-            port_bindings: Some(loopback_bindings(ports)),
+            port_bindings: Some(loopback_port_bindings(ports)),
             ..Default::default()
         }),
         ..Default::default()
@@ -231,19 +230,6 @@ fn describe_output(bytes: &[u8]) -> String {
         }
         _ => format!("{} byte(s), sha256 {}", bytes.len(), &digest[..12]),
     }
-}
-
-fn loopback_bindings(ports: &[u16]) -> HashMap<String, Option<Vec<PortBinding>>> {
-    ports
-        .iter()
-        .map(|port| {
-            let binding = PortBinding {
-                host_ip: Some("127.0.0.1".into()),
-                host_port: Some(String::new()),
-            };
-            (format!("{port}/tcp"), Some(vec![binding]))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::models::{ContainerCreateBody, HostConfig};
 use thiserror::Error;
 
 use super::inject::{SENSOR_PATH, SensorError, sensor_archive};
 use super::options::{AnalysisOptions, ContinueAfter};
 use super::probes::{self, ExecCheck, HttpCheck, ProbeFailure, join_ports};
-use crate::engine::{ContainerRun, Engine, EngineError, Logs, ROLE_LABEL, SOURCE_LABEL};
+use crate::engine::{
+    ContainerRun, Engine, EngineError, Logs, ROLE_LABEL, SOURCE_LABEL, loopback_port_bindings,
+};
 use crate::image::ImageSpec;
 use crate::probe::HttpProber;
 use crate::progress::Progress;
@@ -244,17 +246,7 @@ fn analysis_container(
         .map(|s| s.to_string())
         .collect();
     entrypoint.extend(image.entrypoint.iter().cloned());
-    let port_bindings = ports
-        .iter()
-        .map(|port| {
-            // Loopback only: the probe never reaches beyond this machine.
-            let binding = PortBinding {
-                host_ip: Some("127.0.0.1".into()),
-                host_port: Some(String::new()),
-            };
-            (format!("{port}/tcp"), Some(vec![binding]))
-        })
-        .collect::<HashMap<_, _>>();
+
     ContainerCreateBody {
         image: Some(image.id.clone()),
         entrypoint: Some(entrypoint),
@@ -262,7 +254,7 @@ fn analysis_container(
         cmd: Some(image.cmd.clone()),
         labels: Some(container_labels("analysis", source_name)),
         host_config: Some(HostConfig {
-            port_bindings: Some(port_bindings),
+            port_bindings: Some(loopback_port_bindings(ports)),
             cap_add: cap_ptrace.then(|| vec!["SYS_PTRACE".to_string()]),
             ..Default::default()
         }),

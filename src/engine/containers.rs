@@ -5,7 +5,7 @@ use std::io::Read;
 
 use bollard::errors::Error as BollardError;
 use bollard::exec::{CreateExecOptions, StartExecResults};
-use bollard::models::ContainerCreateBody;
+use bollard::models::{ContainerCreateBody, PortBinding};
 use bollard::query_parameters::{
     DownloadFromContainerOptions, KillContainerOptions, ListContainersOptions, LogsOptions,
     RemoveContainerOptions, StopContainerOptions, UploadToContainerOptions, WaitContainerOptions,
@@ -44,6 +44,21 @@ pub struct ExecOutput {
     pub exit_code: i64,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+}
+
+/// Port bindings that publish each TCP port on 127.0.0.1 only, at a port the engine picks:
+/// probes never reach beyond this machine.
+pub fn loopback_port_bindings(ports: &[u16]) -> HashMap<String, Option<Vec<PortBinding>>> {
+    ports
+        .iter()
+        .map(|port| {
+            let binding = PortBinding {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some(String::new()),
+            };
+            (format!("{port}/tcp"), Some(vec![binding]))
+        })
+        .collect()
 }
 
 impl Engine {

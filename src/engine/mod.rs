@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use bollard::Docker;
 
-pub use containers::{ContainerRun, ContainerState, ExecOutput, Logs};
+pub use containers::{ContainerRun, ContainerState, ExecOutput, Logs, loopback_port_bindings};
 pub use error::EngineError;
 pub use images::PullProgress;
 

@@ -330,3 +330,171 @@ fn exact<R: Read>(reader: R, size: u64) -> impl Read {
         left: size,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rebuild::user::{UserSource, plan_user};
+    use std::collections::BTreeMap;
+
+    /// A kept tar as the resolver writes it: sorted, original metadata.
+    fn kept_fixture(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("kept.tar");
+        let mut builder = tar::Builder::new(File::create(&path).unwrap());
+        let mut add =
+            |name: &str, kind: tar::EntryType, mode: u32, data: &[u8], link: Option<&str>| {
+                let mut header = tar::Header::new_gnu();
+                header.set_entry_type(kind);
+                header.set_mode(mode);
+                header.set_mtime(2_000_000_000);
+                header.set_uid(0);
+                header.set_gid(0);
+                header.set_size(data.len() as u64);
+                match link {
+                    Some(target) => builder.append_link(&mut header, name, target).unwrap(),
+                    None => builder.append_data(&mut header, name, data).unwrap(),
+                }
+            };
+        add("bin", tar::EntryType::Symlink, 0o777, b"", Some("usr/bin"));
+        add("etc/", tar::EntryType::Directory, 0o755, b"", None);
+        add(
+            "etc/passwd",
+            tar::EntryType::Regular,
+            0o644,
+            b"root:x:0:0:root:/root:/bin/sh\n",
+            None,
+        );
+        add("srv/", tar::EntryType::Directory, 0o755, b"", None);
+        add("usr/", tar::EntryType::Directory, 0o755, b"", None);
+        add("usr/bin/", tar::EntryType::Directory, 0o755, b"", None);
+        add(
+            "usr/bin/app",
+            tar::EntryType::Regular,
+            0o4755,
+            b"\x7fELF app",
+            None,
+        );
+        add(
+            "usr/bin/app2",
+            tar::EntryType::Link,
+            0o4755,
+            b"",
+            Some("usr/bin/app"),
+        );
+        builder.finish().unwrap();
+        path
+    }
+
+    fn entries(layer: &Path) -> BTreeMap<String, (tar::EntryType, u32, u64, u64, Vec<u8>)> {
+        let mut archive = tar::Archive::new(File::open(layer).unwrap());
+        let mut out = BTreeMap::new();
+        let mut order = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().to_string_lossy().into_owned();
+            let h = entry.header().clone();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            order.push(name.trim_end_matches('/').to_string());
+            out.insert(
+                name,
+                (
+                    h.entry_type(),
+                    h.mode().unwrap(),
+                    h.uid().unwrap(),
+                    h.mtime().unwrap(),
+                    data,
+                ),
+            );
+        }
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted, "entries are written in sorted order");
+        out
+    }
+
+    #[test]
+    fn writes_a_non_root_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = KeptIndex::open(&kept_fixture(dir.path())).unwrap();
+        let passwd = kept.read_text("/etc/passwd").unwrap();
+        let user = plan_user("", None, passwd.as_deref(), None).unwrap();
+        assert_eq!(user.source, UserSource::Added);
+        let plan = LayerPlan {
+            user,
+            writable: [
+                "/srv".to_string(),
+                "/var/lib/gone".to_string(),
+                "/".to_string(),
+            ]
+            .into(),
+            workdir: Some("/work/app".into()),
+            mtime_clamp: 1_700_000_000,
+        };
+        let out = dir.path().join("layer.tar");
+        let summary = write_layer(&kept, &plan, &out).unwrap();
+        let layer = entries(&out);
+
+        assert_eq!(
+            summary.diff_id,
+            format!(
+                "sha256:{}",
+                crate::digest::sha256_hex(&std::fs::read(&out).unwrap())
+            )
+        );
+        // setuid dropped, hardlink kept as a link, symlink verbatim
+        assert_eq!(layer["usr/bin/app"].1, 0o755);
+        assert_eq!(summary.dropped_setuid, ["/usr/bin/app"]);
+        assert_eq!(layer["usr/bin/app2"].0, tar::EntryType::Link);
+        assert_eq!(layer["bin"].0, tar::EntryType::Symlink);
+        // the user database gained nonroot, and a group file was created
+        let passwd = String::from_utf8(layer["etc/passwd"].4.clone()).unwrap();
+        assert!(
+            passwd.ends_with("nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"),
+            "{passwd}"
+        );
+        assert!(layer.contains_key("etc/group"));
+        // /tmp for everyone; home, WORKDIR and written dirs for the user; never the root
+        assert_eq!(layer["tmp/"].1, 0o1777);
+        assert_eq!(
+            (
+                layer["home/nonroot/"].2,
+                layer["work/app/"].2,
+                layer["srv/"].2
+            ),
+            (65532, 65532, 65532)
+        );
+        assert_eq!(layer["work/"].2, 0);
+        assert!(!summary.made_writable.contains(&"/".to_string()));
+        // mtimes clamped to the source's creation time
+        assert!(layer.values().all(|e| e.3 <= 1_700_000_000));
+        // same input, same bytes
+        let again = dir.path().join("again.tar");
+        let kept = KeptIndex::open(&dir.path().join("kept.tar")).unwrap();
+        assert_eq!(
+            write_layer(&kept, &plan, &again).unwrap().diff_id,
+            summary.diff_id
+        );
+    }
+
+    #[test]
+    fn truncated_kept_archive_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = std::fs::read(kept_fixture(dir.path())).unwrap();
+        // cut inside the contents of usr/bin/app
+        let cut = full.windows(8).position(|w| w == b"\x7fELF app").unwrap() + 3;
+        let path = dir.path().join("cut.tar");
+        std::fs::write(&path, &full[..cut]).unwrap();
+        let result = KeptIndex::open(&path).and_then(|kept| {
+            let user = plan_user("", None, None, None)?;
+            let plan = LayerPlan {
+                user,
+                writable: Default::default(),
+                workdir: None,
+                mtime_clamp: i64::MAX,
+            };
+            write_layer(&kept, &plan, &dir.path().join("l.tar"))
+        });
+        assert!(result.is_err());
+    }
+}
