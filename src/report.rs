@@ -66,6 +66,8 @@ pub struct BuildReport {
     pub unresolved_libraries: Vec<(String, String)>,
     pub dropped_setuid: Vec<String>,
     pub made_writable: Vec<String>,
+    /// paths the user could not read, enter or run, now owned by it
+    pub made_accessible: Vec<String>,
     /// paths slim created (user database, home, /tmp, WORKDIR)
     pub added: Vec<String>,
 }

@@ -1,17 +1,22 @@
 //! Verification: run the slim image with the same probes as the analysis run and compare
 //! what it answers with what the original answered.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, HostConfig};
 use serde::Serialize;
 
+use crate::analyze::inject::{SensorError, sensor_archive};
 use crate::analyze::probes::{self, HttpCheck, ProbeFailure};
 use crate::analyze::run::{container_labels, output_tail};
 use crate::analyze::{Analysis, ContinueAfter};
 use crate::engine::{Engine, EngineError, Logs, loopback_port_bindings};
 use crate::probe::HttpProber;
 use crate::progress::Progress;
+
+/// The least time a command that exits by itself gets to do so in the slim image.
+const MIN_EXIT_WAIT: Duration = Duration::from_secs(10);
 
 /// One comparison between the original and the slim image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,16 +47,33 @@ impl Verification {
     }
 }
 
+/// Why verification could not run at all (as opposed to finding differences).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Sensor(#[from] SensorError),
+}
+
+/// How to run the slim image.
+pub struct VerifyOptions<'a> {
+    /// the source image's exposed TCP ports (the slim image exposes the same)
+    pub ports: &'a [u16],
+    pub timeout: Duration,
+    /// the sensor, injected only to tell when the app listens (it traces nothing here)
+    pub sensor: &'a Path,
+}
+
 /// Run `slim_image` and compare it with `analysis`.
 pub async fn verify(
     engine: &Engine,
     slim_image: &str,
     source_name: &str,
-    ports: &[u16],
     analysis: &Analysis,
-    timeout: Duration,
+    options: &VerifyOptions<'_>,
     progress: &dyn Progress,
-) -> Result<Verification, EngineError> {
+) -> Result<Verification, VerifyError> {
     let http_ports: Vec<u16> = analysis
         .http
         .iter()
@@ -64,15 +86,26 @@ pub async fn verify(
         image: Some(slim_image.to_string()),
         labels: Some(container_labels("verify", source_name)),
         host_config: Some(HostConfig {
-            port_bindings: Some(loopback_port_bindings(ports)),
+            port_bindings: Some(loopback_port_bindings(options.ports)),
             ..Default::default()
         }),
         ..Default::default()
     };
     progress.step("starting the slim image");
     let run = engine.create_container(body).await?;
+    engine
+        .upload_tar(&run, "/", sensor_archive(options.sensor, &[])?)
+        .await?;
     engine.start(&run).await?;
     let started = Instant::now();
+    // A command that finished in a second during analysis gets generous, but not endless, time.
+    let timeout = if analysis.stopped_by_slim {
+        options.timeout
+    } else {
+        options
+            .timeout
+            .min(MIN_EXIT_WAIT.max(analysis.duration * 5))
+    };
     let deadline = started + timeout;
     let mut verification = Verification::default();
     let prober = HttpProber::new(Duration::from_secs(15));
@@ -108,11 +141,12 @@ pub async fn verify(
                 );
             }
             Err(ProbeFailure::AppExited { code }) => exited_early = Some(code),
-            Err(ProbeFailure::Engine(e)) => return Err(e),
+            Err(ProbeFailure::Engine(e)) => return Err(e.into()),
         }
     }
     if exited_early.is_none() && !analysis.execs.is_empty() {
         let commands: Vec<String> = analysis.execs.iter().map(|e| e.command.clone()).collect();
+        probes::wait_until_listening(engine, &run, options.ports, deadline, progress).await?;
         if engine.state(&run).await?.running {
             let slim_execs =
                 probes::run_execs(engine, &run, &commands, &|_, argv| argv, progress).await?;

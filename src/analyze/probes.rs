@@ -1,10 +1,12 @@
 //! Exercising a running container: wait until its ports answer HTTP, send the probe requests,
 //! run the exec commands. Used for the analysis run and again to verify the slim image.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::inject::SENSOR_PATH;
 use crate::engine::{ContainerRun, Engine, EngineError};
 use crate::probe::{HttpAnswer, HttpProbe, HttpProber, ProbeError};
 use crate::progress::Progress;
@@ -13,6 +15,8 @@ use crate::progress::Progress;
 /// after the app is clearly up is not an HTTP port.
 const OTHER_PORTS_GRACE: Duration = Duration::from_secs(5);
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
+/// A listening port that closes this many HTTP requests without a byte does not speak HTTP.
+const SILENT_CLOSES_BEFORE_GIVING_UP: u32 = 3;
 
 /// One HTTP request and what came back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,8 +96,12 @@ pub async fn wait_for_http(
     let root = HttpProbe::get_root();
     let mut results: Vec<Option<Result<HttpAnswer, ProbeError>>> = vec![None; ports.len()];
     let mut last_error: Vec<Option<ProbeError>> = vec![None; ports.len()];
+    let mut silent_while_listening = vec![0u32; ports.len()];
     let mut first_answer: Option<Instant> = None;
     loop {
+        // Through the engine's port proxy a closed connection looks the same whether the app
+        // is not up yet or it is up and refuses HTTP; its listening sockets tell them apart.
+        let listening = listening_ports(engine, run).await?;
         for (i, (port, host_port)) in published.iter().enumerate() {
             if results[i].is_some() {
                 continue;
@@ -104,12 +112,29 @@ pub async fn wait_for_http(
                 ))));
                 continue;
             };
+            let is_listening = listening.as_ref().map(|l| l.contains(port));
+            if is_listening == Some(false) {
+                last_error[i] = Some(ProbeError::NotReady(format!(
+                    "nothing listens on port {port} yet"
+                )));
+                continue;
+            }
             match prober.send(*host_port, &root).await {
                 Ok(answer) => {
                     first_answer.get_or_insert_with(Instant::now);
                     results[i] = Some(Ok(answer));
                 }
                 Err(e @ ProbeError::NotHttp(_)) => results[i] = Some(Err(e)),
+                Err(e) if is_listening == Some(true) => {
+                    silent_while_listening[i] += 1;
+                    if silent_while_listening[i] >= SILENT_CLOSES_BEFORE_GIVING_UP {
+                        results[i] = Some(Err(ProbeError::NotHttp(
+                            "the app listens but closes the connection without an answer".into(),
+                        )));
+                    } else {
+                        last_error[i] = Some(e);
+                    }
+                }
                 Err(e) => last_error[i] = Some(e),
             }
         }
@@ -156,6 +181,59 @@ pub async fn wait_for_http(
             }
         })
         .collect())
+}
+
+/// TCP ports something listens on in the container, asked of the sensor inside it;
+/// `None` when that cannot be known (no sensor in the container, exec refused).
+pub async fn listening_ports(
+    engine: &Engine,
+    run: &ContainerRun,
+) -> Result<Option<BTreeSet<u16>>, EngineError> {
+    let argv = [SENSOR_PATH.to_string(), "listening".to_string()];
+    let output = match engine.exec(run, &argv, None).await {
+        Ok(output) => output,
+        // The container may have exited between two checks; the caller finds out from its state.
+        Err(_) => return Ok(None),
+    };
+    if output.exit_code != 0 {
+        return Ok(None);
+    }
+    Ok(Some(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect(),
+    ))
+}
+
+/// Wait (until `deadline`) for every one of `ports` to be listened on, so exec probes that
+/// talk to the app do not race its start-up. Gives up quietly: the probes then show the truth.
+pub async fn wait_until_listening(
+    engine: &Engine,
+    run: &ContainerRun,
+    ports: &[u16],
+    deadline: Instant,
+    progress: &dyn Progress,
+) -> Result<(), EngineError> {
+    while Instant::now() < deadline {
+        let Some(listening) = listening_ports(engine, run).await? else {
+            return Ok(());
+        };
+        let missing: Vec<u16> = ports
+            .iter()
+            .copied()
+            .filter(|p| !listening.contains(p))
+            .collect();
+        if missing.is_empty() || !engine.state(run).await?.running {
+            return Ok(());
+        }
+        progress.step(&format!(
+            "waiting for the app to listen on port {}",
+            join_ports(&missing)
+        ));
+        tokio::time::sleep(RETRY_PAUSE).await;
+    }
+    Ok(())
 }
 
 /// Send each extra probe to each port that answered HTTP.

@@ -178,6 +178,9 @@ pub async fn analyze(
             .chain(argv)
             .collect()
     };
+    if !options.execs.is_empty() {
+        probes::wait_until_listening(engine, &run, &ports, deadline, progress).await?;
+    }
     let execs = probes::run_execs(engine, &run, &options.execs, &wrap, progress).await?;
 
     let stopped_by_slim =

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use slim::sensor::tracer::{self, TraceOptions};
 
-const USAGE: &str = "usage: slim-sensor trace --report PATH -- PROGRAM [ARGS...]\n       slim-sensor pack --request PATH --out DIR";
+const USAGE: &str = "usage: slim-sensor trace --report PATH -- PROGRAM [ARGS...]\n       slim-sensor pack --request PATH --out DIR\n       slim-sensor listening";
 /// The sensor itself failed (not the program): the code Docker uses for its own errors.
 const SENSOR_FAILED: u8 = 125;
 const BAD_USAGE: u8 = 2;
@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     match subcommand.as_ref().and_then(|s| s.to_str()) {
         Some("trace") => trace(rest),
         Some("pack") => pack(rest),
+        Some("listening") => listening(),
         _ => usage_error(None),
     }
 }
@@ -58,6 +59,22 @@ fn pack(args: Vec<OsString>) -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("slim-sensor: {error}");
+            ExitCode::from(SENSOR_FAILED)
+        }
+    }
+}
+
+/// Print the TCP ports something listens on in this container, one per line.
+fn listening() -> ExitCode {
+    match slim::sensor::listening::listening_ports() {
+        Ok(ports) => {
+            for port in ports {
+                println!("{port}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("slim-sensor: reading /proc/net/tcp: {error}");
             ExitCode::from(SENSOR_FAILED)
         }
     }

@@ -265,13 +265,17 @@ async fn build(engine: &Engine, request: &BuildRequest, printer: &Printer) -> Re
     // verify
     let verification = if request.verify {
         let stage = printer.stage("verify");
+        let options = verify::VerifyOptions {
+            ports: &source.tcp_ports(),
+            timeout: request.analysis.timeout,
+            sensor: &request.analysis.sensor,
+        };
         match verify::verify(
             engine,
             &loaded.id,
             &request.source_text,
-            &source.tcp_ports(),
             &analysis,
-            request.analysis.timeout,
+            &options,
             &stage,
         )
         .await
@@ -330,6 +334,7 @@ async fn build(engine: &Engine, request: &BuildRequest, printer: &Printer) -> Re
         unresolved_libraries: collected.outcome.resolution.unresolved_libs.clone(),
         dropped_setuid: rebuilt.layer.dropped_setuid.clone(),
         made_writable: rebuilt.layer.made_writable.clone(),
+        made_accessible: rebuilt.layer.made_accessible.clone(),
         added: rebuilt.layer.added.clone(),
     };
     let json = serde_json::to_string_pretty(&report).context("serializing the report")?;

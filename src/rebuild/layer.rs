@@ -44,6 +44,8 @@ pub struct LayerSummary {
     pub made_writable: Vec<String>,
     /// paths slim created (user database, home, /tmp, WORKDIR)
     pub added: Vec<String>,
+    /// paths the user could not read (or enter, or run) that now belong to it
+    pub made_accessible: Vec<String>,
 }
 
 enum Contents {
@@ -167,6 +169,23 @@ pub fn write_layer(
         add_dirs(&mut entries, parent(&path), clamp, &mut summary);
     }
 
+    // The app read and ran these as its old (often root) user; the new user must be able to too.
+    if !plan.user.is_root() {
+        for (path, entry) in entries.iter_mut() {
+            let needed = match entry.kind {
+                FinalKind::Dir => 0o5,
+                FinalKind::File(_) if entry.mode & 0o111 != 0 => 0o5,
+                FinalKind::File(_) => 0o4,
+                _ => continue,
+            };
+            if !permits(entry, uid, gid, needed) {
+                entry.uid = uid;
+                entry.mode |= needed << 6;
+                summary.made_accessible.push(path.clone());
+            }
+        }
+    }
+
     for (path, entry) in entries.iter_mut() {
         entry.mtime = entry.mtime.min(clamp).max(0);
         if matches!(entry.kind, FinalKind::File(_)) && entry.mode & 0o6000 != 0 {
@@ -218,6 +237,18 @@ fn from_kept(entry: &KeptEntry) -> FinalEntry {
         gid: entry.gid,
         mtime: entry.mtime,
     }
+}
+
+/// Whether the permission class that applies to uid/gid grants all of `bits` (rwx as 0o7).
+fn permits(entry: &FinalEntry, uid: u64, gid: u64, bits: u32) -> bool {
+    let class = if entry.uid == uid {
+        entry.mode >> 6
+    } else if entry.gid == gid {
+        entry.mode >> 3
+    } else {
+        entry.mode
+    };
+    class & bits == bits
 }
 
 /// Add `dir` and any missing ancestors as root-owned 0755 directories.
@@ -365,6 +396,20 @@ mod tests {
             None,
         );
         add("srv/", tar::EntryType::Directory, 0o755, b"", None);
+        add(
+            "srv/key.pem",
+            tar::EntryType::Regular,
+            0o600,
+            b"secret",
+            None,
+        );
+        add(
+            "srv/public.txt",
+            tar::EntryType::Regular,
+            0o644,
+            b"hello",
+            None,
+        );
         add("usr/", tar::EntryType::Directory, 0o755, b"", None);
         add("usr/bin/", tar::EntryType::Directory, 0o755, b"", None);
         add(
@@ -466,6 +511,13 @@ mod tests {
         );
         assert_eq!(layer["work/"].2, 0);
         assert!(!summary.made_writable.contains(&"/".to_string()));
+        // a root-only file the app read becomes the user's; readable files stay as they were
+        assert_eq!(
+            (layer["srv/key.pem"].1, layer["srv/key.pem"].2),
+            (0o600, 65532)
+        );
+        assert_eq!(layer["srv/public.txt"].2, 0);
+        assert_eq!(summary.made_accessible, ["/srv/key.pem"]);
         // mtimes clamped to the source's creation time
         assert!(layer.values().all(|e| e.3 <= 1_700_000_000));
         // same input, same bytes

@@ -54,12 +54,23 @@ pub fn run_pack(root: &Path, request: &Path, out: &Path) -> Result<PackOutcome, 
     let request: ResolveRequest =
         serde_json::from_slice(&std::fs::read(request).map_err(io(request))?)?;
     let tree = LiveTree::new(root).map_err(io(root))?;
-    let resolution = resolve(&tree, &request)?;
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    let tar_path = out.join(KEPT_TAR);
-    let file = File::create(&tar_path).map_err(io(&tar_path))?;
-    let packed = write_kept_tar(&tree, &resolution.keep, BufWriter::new(file))?;
-    let total = summarize(&tree, &ExcludeList::new(&request.exclude)?);
+    let exclude = ExcludeList::new(&request.exclude)?;
+    // Counting the whole tree is a cold walk of every directory (seconds on a fuse-backed
+    // overlay); it needs nothing from the resolution, so it runs alongside it.
+    let (total, packed) = std::thread::scope(|scope| {
+        let counting = scope.spawn(|| summarize(&tree, &exclude));
+        let packing = || -> Result<(Resolution, PackStats), AgentError> {
+            let resolution = resolve(&tree, &request)?;
+            std::fs::create_dir_all(out).map_err(io(out))?;
+            let tar_path = out.join(KEPT_TAR);
+            let file = File::create(&tar_path).map_err(io(&tar_path))?;
+            let packed = write_kept_tar(&tree, &resolution.keep, BufWriter::new(file))?;
+            Ok((resolution, packed))
+        };
+        let packed = packing();
+        (counting.join().unwrap_or_default(), packed)
+    });
+    let (resolution, packed) = packed?;
     let outcome = PackOutcome {
         resolution,
         packed,

@@ -3,6 +3,7 @@
 pub mod binfmt;
 pub mod decode;
 pub mod filter;
+pub mod listening;
 pub mod memory;
 pub mod paths;
 pub mod recorder;

@@ -1,0 +1,130 @@
+//! Every example app, built on the shared Debian fixture and slimmed with its probes: each
+//! probe answer of the slim image must equal the original's, with the app running as non-root.
+
+use crate::support::*;
+
+/// Build `examples/NAME` on the Debian fixture, slim it with `args`, and check the result.
+fn slim_example(name: &str, args: &[&str]) -> serde_json::Value {
+    let source = format!("slim-test/example-{name}:1");
+    build_example(name, &source, DEBIAN);
+    let source_id = image_id(&source).unwrap();
+    let mut all = vec![source.as_str()];
+    all.extend_from_slice(args);
+    let (output, report, _dir) = slim_build(&all);
+    assert_exit(&output, 0);
+    let report = report.expect("report written");
+
+    let checks = report["verification"]["checks"]
+        .as_array()
+        .expect("verification ran");
+    assert!(!checks.is_empty(), "{name}: nothing was compared");
+    for check in checks {
+        assert_eq!(check["passed"], true, "{name}: {check}");
+    }
+    let user = report["output"]["user"].as_str().unwrap();
+    assert!(!user.starts_with("0:"), "{name} runs as root: {user}");
+    assert_eq!(
+        image_id(&source).unwrap(),
+        source_id,
+        "{name}: the source image changed"
+    );
+    assert!(
+        leftover_containers(&source).is_empty(),
+        "{name}: containers left behind"
+    );
+    report
+}
+
+/// The names of all checks that were compared.
+fn check_names(report: &serde_json::Value) -> Vec<String> {
+    report["verification"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn python_api_with_sqlite_and_zoneinfo() {
+    let report = slim_example(
+        "python-api",
+        &[
+            "--http-probe-cmd",
+            "/items",
+            "--http-probe-cmd",
+            "/restocked?tz=Asia/Tokyo",
+        ],
+    );
+    let names = check_names(&report);
+    assert!(
+        names.contains(&"GET /restocked?tz=Asia/Tokyo on port 8000".to_string()),
+        "{names:?}"
+    );
+    // the app writes its database at start: /app must be writable for the non-root user
+    let writable = report["made_writable"].as_array().unwrap();
+    assert!(writable.iter().any(|p| p == "/app"), "{writable:?}");
+}
+
+#[test]
+fn node_http_server() {
+    let report = slim_example(
+        "node-http",
+        &[
+            "--http-probe-cmd",
+            "/quote?n=1",
+            "--http-probe-cmd",
+            "/digest?text=slim",
+        ],
+    );
+    assert_eq!(check_names(&report).len(), 3);
+}
+
+#[test]
+fn java_http_server() {
+    let report = slim_example(
+        "java-http",
+        &["--http-probe-cmd", "/digest", "--http-probe-cmd", "/tokyo"],
+    );
+    assert_eq!(check_names(&report).len(), 3);
+}
+
+#[test]
+fn ruby_script() {
+    slim_example("ruby-script", &[]);
+}
+
+#[test]
+fn perl_script() {
+    slim_example("perl-script", &[]);
+}
+
+#[test]
+fn redis_server_probed_with_exec() {
+    let report = slim_example("redis-server", &["--exec", "redis-cli ping"]);
+    let names = check_names(&report);
+    assert!(
+        names.contains(&"exec `redis-cli ping`: output".to_string()),
+        "{names:?}"
+    );
+    let probes = report["analysis"]["exec_probes"].as_array().unwrap();
+    assert_eq!(probes[0]["exit_code"], 0);
+}
+
+#[test]
+fn shell_pipeline_with_coreutils_awk_sed() {
+    slim_example("shell-pipeline", &[]);
+}
+
+#[test]
+fn tls_client_trusting_the_system_bundle() {
+    let report = slim_example("tls-client", &[]);
+    let kept = report["kept"].as_object().unwrap();
+    assert!(kept.contains_key("/etc/ssl/certs/ca-certificates.crt"));
+    // the server key is root-only in the source; the non-root user needs to read it
+    let accessible = report["made_accessible"].as_array().unwrap();
+    assert!(
+        accessible.iter().any(|p| p == "/app/server.key"),
+        "{accessible:?}"
+    );
+}
