@@ -2,11 +2,13 @@
 //! with --quiet. Commands call the printer; they never test those modes themselves.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use slim::progress::Progress;
+use slim::report::BuildReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Style {
@@ -17,10 +19,12 @@ enum Style {
 
 pub struct Printer {
     style: Style,
+    /// print results as JSON instead of tables
+    json: bool,
 }
 
 impl Printer {
-    pub fn new(quiet: bool) -> Self {
+    pub fn new(quiet: bool, json: bool) -> Self {
         let style = if quiet {
             Style::Quiet
         } else if std::io::stderr().is_terminal() {
@@ -28,7 +32,7 @@ impl Printer {
         } else {
             Style::Plain
         };
-        Printer { style }
+        Printer { style, json }
     }
 
     /// Start a stage; progress messages go to it until it is finished.
@@ -59,7 +63,19 @@ impl Printer {
         }
     }
 
-    /// The result of the command (table, JSON): always shown, on stdout.
+    /// The end of a build: the JSON report, the table, or (quiet) just the image name.
+    pub fn build_report(&self, report: &BuildReport, json: &str, saved_to: &Path) {
+        if self.json {
+            self.result(json);
+        } else if self.style == Style::Quiet {
+            self.result(&report.output.reference);
+        } else {
+            self.result(&report.table());
+            self.note(&format!("report: {}", saved_to.display()));
+        }
+    }
+
+    /// A result on stdout.
     pub fn result(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());

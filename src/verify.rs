@@ -17,6 +17,8 @@ use crate::progress::Progress;
 
 /// The least time a command that exits by itself gets to do so in the slim image.
 const MIN_EXIT_WAIT: Duration = Duration::from_secs(10);
+/// The longest a stopped app's slim twin is watched for staying up.
+const KEEP_RUNNING_CHECK: Duration = Duration::from_secs(10);
 
 /// One comparison between the original and the slim image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -204,19 +206,44 @@ pub async fn verify(
         );
         attach_output(&mut verification, &logs);
     } else {
-        if let Some(code) = exited_early {
-            push(
-                &mut verification,
-                "app keeps running".into(),
-                "running".into(),
-                format!("exited with status {code}"),
-            );
+        // The original was still up when slim stopped it; the slim one must last as long.
+        if exited_early.is_none() {
+            let until = started + analysis.duration.min(KEEP_RUNNING_CHECK);
+            exited_early = exit_before(engine, &run, until).await?;
         }
+        let slim_state = match exited_early {
+            Some(code) => format!("exited with status {code}"),
+            None => "running".into(),
+        };
+        push(
+            &mut verification,
+            "app keeps running".into(),
+            "running".into(),
+            slim_state,
+        );
         let logs = engine.logs(&run).await?;
         attach_output(&mut verification, &logs);
     }
     engine.remove_container(&run).await?;
     Ok(verification)
+}
+
+/// The exit code if the container stops before `until`, else `None`.
+async fn exit_before(
+    engine: &Engine,
+    run: &crate::engine::ContainerRun,
+    until: Instant,
+) -> Result<Option<i64>, EngineError> {
+    loop {
+        let state = engine.state(run).await?;
+        if !state.running {
+            return Ok(Some(state.exit_code.unwrap_or(-1)));
+        }
+        if Instant::now() >= until {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn attach_output(verification: &mut Verification, logs: &Logs) {

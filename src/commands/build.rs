@@ -28,7 +28,6 @@ struct BuildRequest {
     analysis: AnalysisOptions,
     verify: bool,
     report: PathBuf,
-    json: bool,
 }
 
 impl BuildRequest {
@@ -88,7 +87,6 @@ impl BuildRequest {
             },
             verify: a.verify,
             report: args.report,
-            json: args.json,
         })
     }
 }
@@ -340,12 +338,7 @@ async fn build(engine: &Engine, request: &BuildRequest, printer: &Printer) -> Re
     let json = serde_json::to_string_pretty(&report).context("serializing the report")?;
     std::fs::write(&request.report, format!("{json}\n"))
         .with_context(|| format!("writing the report to {}", request.report.display()))?;
-    if request.json {
-        printer.result(&json);
-    } else {
-        printer.result(&report.table());
-        printer.note(&format!("report: {}", request.report.display()));
-    }
+    printer.build_report(&report, &json, &request.report);
 
     match &verification {
         Some(v) if !v.passed() => {

@@ -32,7 +32,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Build(args)) => args,
         None => cli.build,
     };
-    let printer = Printer::new(args.quiet);
+    let printer = Printer::new(args.quiet, args.json);
     let outcome = build::run(args, &printer).await;
     ExitCode::from(outcome as u8)
 }

@@ -77,7 +77,7 @@ fn node_http_server() {
             "/digest?text=slim",
         ],
     );
-    assert_eq!(check_names(&report).len(), 3);
+    assert_eq!(check_names(&report).len(), 4);
 }
 
 #[test]
@@ -86,7 +86,7 @@ fn java_http_server() {
         "java-http",
         &["--http-probe-cmd", "/digest", "--http-probe-cmd", "/tokyo"],
     );
-    assert_eq!(check_names(&report).len(), 3);
+    assert_eq!(check_names(&report).len(), 4);
 }
 
 #[test]

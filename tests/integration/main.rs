@@ -241,6 +241,19 @@ fn bad_input_fails_clearly_and_leaves_nothing_behind() {
         text(&output.stderr)
     );
 
+    // an engine that does not answer: the message names where slim looked
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_slim"))
+        .env("DOCKER_HOST", "unix:///tmp/slim-test-no-engine.sock")
+        .args(["build", "app:1"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("unix:///tmp/slim-test-no-engine.sock"),
+        "{}",
+        text(&output.stderr)
+    );
+
     // an image nobody can pull: a registry port where nothing listens
     let output = slim(&["build", "127.0.0.1:9/nothing/here:1"]);
     assert_exit(&output, 1);
@@ -367,4 +380,33 @@ fn sigint_during_analysis_removes_everything() {
     );
     assert_eq!(image_id(source).unwrap(), id);
     assert!(!report.exists(), "no report for an interrupted run");
+}
+
+#[test]
+fn continue_after_seconds_stops_a_server_that_exposes_nothing() {
+    let source = "slim-test/quiet-server:1";
+    build_dockerfile(
+        source,
+        &format!("FROM {BUSYBOX}\nCMD [\"/bin/sh\", \"-c\", \"echo up; exec sleep 600\"]\n"),
+        &[],
+    );
+    let (output, report, _dir) = slim_build(&[source, "--continue-after", "2"]);
+    assert_exit(&output, 0);
+    let report = report.unwrap();
+    assert_eq!(report["analysis"]["continue_after"], "2");
+    assert_eq!(report["analysis"]["stopped_by_slim"], true);
+    let checks = report["verification"]["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["name"] == "app keeps running" && c["passed"] == true),
+        "{checks:?}"
+    );
+    assert!(
+        report["kept"]
+            .as_object()
+            .unwrap()
+            .contains_key("/bin/busybox")
+    );
+    assert!(leftover_containers(source).is_empty());
 }
