@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 slim=${SLIM:-target/x86_64-unknown-linux-gnu/release/slim}
 [ -x "$slim" ] || { echo "build slim first: cargo build --release --bins" >&2; exit 1; }
 sh tests/fixtures/build-bases.sh >/dev/null
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# reports land in $REPORTS when set (kept), else in a temporary directory
+if [ -n "${REPORTS:-}" ]; then out=$REPORTS; mkdir -p "$out"; else out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
 
 # slim one app with the probes its test uses
 slim_app() {

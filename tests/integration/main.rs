@@ -62,6 +62,16 @@ fn busybox_script_keeps_only_what_it_uses() {
         "kept files the script did not need: {extra:?}"
     );
     assert_eq!(report["output"]["user"], "65532:65532");
+
+    // The sensor needs no capability at all: the same result without CAP_SYS_PTRACE.
+    let (output, without_cap, _dir) = slim_build(&[
+        source,
+        "--cap-ptrace=false",
+        "--tag",
+        "slim-test/shell-script.slim:nocap",
+    ]);
+    assert_exit(&output, 0);
+    assert_eq!(kept_paths(&without_cap.unwrap()), kept);
     assert_eq!(
         image_id(source).unwrap(),
         source_id,
