@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Trace an image, keep what it needs, and load a slim non-root image (the default command)
     Build(BuildArgs),
+    /// Trace an image and write a multi-stage Dockerfile that builds the slim image
+    Dockerfile(DockerfileArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -53,6 +55,47 @@ pub struct BuildArgs {
     #[arg(long, value_name = "UID[:GID]")]
     pub user: Option<String>,
 
+    /// Run the slim image with the same probes and compare its answers with the original's.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub verify: bool,
+
+    /// Also write a multi-stage Dockerfile that builds this same image (side files go next to it).
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile_out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Dockerfile")]
+pub struct DockerfileArgs {
+    /// The image to trace: NAME[:TAG], NAME@sha256:DIGEST or an image ID.
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// Directory for the Dockerfile and its side files (the kept-file plan, the sensor that
+    /// gathers the files during `docker build`, a file list and a .dockerignore).
+    #[arg(long, value_name = "DIR", default_value = "slim-dockerfile")]
+    pub out: PathBuf,
+
+    /// Run the slim image as this user (see `slim build --user`).
+    #[arg(long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
     /// Where to write the JSON report (every kept path with its reason, probes, timings).
     #[arg(long, value_name = "PATH", default_value = "slim.report.json")]
     pub report: PathBuf,
@@ -61,12 +104,9 @@ pub struct BuildArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Print nothing but errors and, at the end, the slim image's name.
+    /// Print nothing but errors and, at the end, the result's name.
     #[arg(long, short)]
     pub quiet: bool,
-
-    #[command(flatten)]
-    pub analysis: AnalysisArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -102,8 +142,4 @@ pub struct AnalysisArgs {
     /// that switch to another user (gosu, su-exec). Tracing works without it otherwise.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub cap_ptrace: bool,
-
-    /// Run the slim image with the same probes and compare its answers with the original's.
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub verify: bool,
 }

@@ -75,6 +75,11 @@ impl Printer {
         }
     }
 
+    /// True when results are to be printed as JSON (--json).
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// A result on stdout.
     pub fn result(&self, text: &str) {
         let mut out = std::io::stdout().lock();

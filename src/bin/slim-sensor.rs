@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use slim::sensor::tracer::{self, TraceOptions};
 
-const USAGE: &str = "usage: slim-sensor trace --report PATH -- PROGRAM [ARGS...]\n       slim-sensor pack --request PATH --out DIR\n       slim-sensor listening";
+const USAGE: &str = "usage: slim-sensor trace --report PATH -- PROGRAM [ARGS...]\n       slim-sensor pack --request PATH --out DIR\n       slim-sensor listening\n       slim-sensor gather --plan PATH --out DIR";
 /// The sensor itself failed (not the program): the code Docker uses for its own errors.
 const SENSOR_FAILED: u8 = 125;
 const BAD_USAGE: u8 = 2;
@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Some("trace") => trace(rest),
         Some("pack") => pack(rest),
         Some("listening") => listening(),
+        Some("gather") => gather(rest),
         _ => usage_error(None),
     }
 }
@@ -57,6 +58,31 @@ fn pack(args: Vec<OsString>) -> ExitCode {
     };
     match slim::resolve::agent::run_pack(std::path::Path::new("/"), &request, &out) {
         Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("slim-sensor: {error}");
+            ExitCode::from(SENSOR_FAILED)
+        }
+    }
+}
+
+/// Copy the kept files into a directory, as the slim layer holds them (see `rebuild::gather`).
+fn gather(args: Vec<OsString>) -> ExitCode {
+    let mut plan = None;
+    let mut out = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--plan") => plan = args.next().map(PathBuf::from),
+            Some("--out") => out = args.next().map(PathBuf::from),
+            _ => return usage_error(Some(&format!("unexpected argument {arg:?}"))),
+        }
+    }
+    let (Some(plan), Some(out)) = (plan, out) else {
+        return usage_error(Some("gather needs --plan PATH and --out DIR"));
+    };
+    let work = plan.with_file_name("gather-work");
+    match slim::rebuild::gather::run_gather(std::path::Path::new("/"), &plan, &out, &work) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("slim-sensor: {error}");
             ExitCode::from(SENSOR_FAILED)

@@ -1,6 +1,8 @@
 //! One module per subcommand; this one runs them and turns outcomes into exit codes.
 
 mod build;
+mod dockerfile;
+mod slimming;
 
 use std::process::ExitCode;
 
@@ -28,13 +30,18 @@ pub enum Outcome {
 pub struct UsageError(pub String);
 
 pub async fn run(cli: Cli) -> ExitCode {
-    let args = match cli.command {
-        Some(Command::Build(args)) => args,
-        None => cli.build,
+    let outcome = match cli.command {
+        Some(Command::Build(args)) => build::run(args.clone(), &output_printer(&args.output)).await,
+        Some(Command::Dockerfile(args)) => {
+            dockerfile::run(args.clone(), &output_printer(&args.output)).await
+        }
+        None => build::run(cli.build.clone(), &output_printer(&cli.build.output)).await,
     };
-    let printer = Printer::new(args.quiet, args.json);
-    let outcome = build::run(args, &printer).await;
     ExitCode::from(outcome as u8)
+}
+
+fn output_printer(output: &crate::cli::OutputArgs) -> Printer {
+    Printer::new(output.quiet, output.json)
 }
 
 /// Print an error with its causes, one per line, and pick the exit code.

@@ -14,7 +14,7 @@ use super::user::UserPlan;
 use crate::digest::HashingWriter;
 
 /// Everything the layer writer changes relative to the kept files.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LayerPlan {
     pub user: UserPlan,
     /// paths the app wrote to (or the directories it created files in): owned by the user

@@ -2,6 +2,8 @@
 
 pub mod archive;
 pub mod config;
+pub mod dockerfile;
+pub mod gather;
 pub mod kept;
 pub mod layer;
 pub mod user;

@@ -21,7 +21,7 @@ pub enum UserSource {
 }
 
 /// The user of the slim image and what must change in the image to support it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserPlan {
     pub uid: u32,
     pub gid: u32,

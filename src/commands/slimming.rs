@@ -1,0 +1,350 @@
+//! What every command that slims an image shares: checking the request, running work against
+//! the engine with cleanup on every path out, and the inspect → analyze → resolve → plan stages.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use slim::analyze::{self, Analysis, AnalysisOptions, ContinueAfter};
+use slim::collect::{self, Collected};
+use slim::engine::Engine;
+use slim::image::{ImageRef, ImageSpec, UserSpec};
+use slim::probe::HttpProbe;
+use slim::progress::Progress;
+use slim::rebuild::{self, BASE_DIGEST_LABEL, BASE_NAME_LABEL, KeptIndex, LayerPlan, UserPlan};
+use slim::report::{AnalysisSummary, StageTime, human_bytes};
+
+use super::{Outcome, UsageError, report_error};
+use crate::cli::AnalysisArgs;
+use crate::printer::{Printer, Stage};
+
+/// The parts of a command line every slimming command has, checked before any work.
+pub struct SlimRequest {
+    pub source: ImageRef,
+    /// the reference exactly as given, passed to the engine
+    pub source_text: String,
+    pub user: Option<UserSpec>,
+    pub analysis: AnalysisOptions,
+    pub report: PathBuf,
+}
+
+impl SlimRequest {
+    pub fn new(
+        image: &str,
+        user: Option<&str>,
+        analysis: AnalysisArgs,
+        report: PathBuf,
+    ) -> Result<Self> {
+        let source = ImageRef::parse(image).map_err(|e| UsageError(e.to_string()))?;
+        let user = user
+            .map(UserSpec::parse)
+            .transpose()
+            .map_err(|e| UsageError(format!("--user: {e}")))?;
+        let continue_after = analysis
+            .continue_after
+            .as_deref()
+            .map(str::parse::<ContinueAfter>)
+            .transpose()
+            .map_err(|e| UsageError(e.to_string()))?;
+        let http_probe_cmds = analysis
+            .http_probe_cmd
+            .iter()
+            .map(|c| HttpProbe::parse(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| UsageError(e.to_string()))?;
+        if analysis.timeout == 0 {
+            bail!(UsageError("--timeout must be at least 1 second".into()));
+        }
+        Ok(SlimRequest {
+            source,
+            source_text: image.to_string(),
+            user,
+            analysis: AnalysisOptions {
+                http_probe: analysis.http_probe,
+                http_probe_cmds,
+                execs: analysis.exec,
+                continue_after,
+                timeout: Duration::from_secs(analysis.timeout),
+                cap_ptrace: analysis.cap_ptrace,
+                allow_failure: analysis.allow_failure,
+                sensor: analyze::locate_sensor()?,
+            },
+            report,
+        })
+    }
+}
+
+/// Connect to the engine, run `work`, and remove every container slim created whether the work
+/// succeeded, failed or was interrupted (Ctrl-C, SIGTERM).
+pub async fn with_engine<F, Fut>(printer: &Printer, work: F) -> Outcome
+where
+    F: FnOnce(Engine) -> Fut,
+    Fut: Future<Output = Result<Outcome>>,
+{
+    let engine = match Engine::connect().await {
+        Ok(engine) => engine,
+        Err(e) => return report_error(&e.into()),
+    };
+    let outcome = tokio::select! {
+        result = work(engine.clone()) => result.unwrap_or_else(|e| report_error(&e)),
+        _ = interrupted() => {
+            printer.warn("interrupted: removing the containers slim created");
+            Outcome::Interrupted
+        }
+    };
+    engine.cleanup().await;
+    outcome
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return std::future::pending().await,
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+/// Stage times, recorded as the stages finish.
+#[derive(Default)]
+pub struct Timeline {
+    pub stages: Vec<StageTime>,
+}
+
+impl Timeline {
+    /// Run one stage with its progress display; record its time when it succeeds.
+    pub async fn stage<T>(
+        &mut self,
+        printer: &Printer,
+        name: &str,
+        work: impl AsyncFnOnce(&Stage) -> Result<T>,
+        summary: impl FnOnce(&T) -> String,
+    ) -> Result<T> {
+        let stage = printer.stage(name);
+        match work(&stage).await {
+            Ok(value) => {
+                let took = stage.done(&summary(&value));
+                self.stages.push(StageTime {
+                    stage: name.into(),
+                    seconds: took.as_secs_f64(),
+                });
+                Ok(value)
+            }
+            Err(e) => {
+                stage.fail();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The source, what it did, what it keeps, and how the slim layer will differ from it.
+pub struct Prepared {
+    pub source: ImageSpec,
+    pub analysis: Analysis,
+    pub collected: Collected,
+    pub user: UserPlan,
+    pub layer_plan: LayerPlan,
+    /// holds the kept tar and everything written from it; removed when dropped
+    pub workdir: tempfile::TempDir,
+}
+
+/// inspect → analyze → resolve, and the plan for the slim layer.
+pub async fn prepare(
+    engine: &Engine,
+    request: &SlimRequest,
+    printer: &Printer,
+    timeline: &mut Timeline,
+) -> Result<Prepared> {
+    let source = timeline
+        .stage(
+            printer,
+            "inspect",
+            async |stage| find_source(engine, request, stage).await,
+            |s: &ImageSpec| {
+                format!(
+                    "{} · {} · {} layer(s)",
+                    short(&s.id),
+                    human_bytes(s.size),
+                    s.layers
+                )
+            },
+        )
+        .await?;
+    prepare_from(engine, request, source, printer, timeline).await
+}
+
+/// analyze → resolve → plan, for a source already inspected.
+pub async fn prepare_from(
+    engine: &Engine,
+    request: &SlimRequest,
+    source: ImageSpec,
+    printer: &Printer,
+    timeline: &mut Timeline,
+) -> Result<Prepared> {
+    let analysis = timeline
+        .stage(
+            printer,
+            "analyze",
+            async |stage| {
+                Ok(analyze::analyze(
+                    engine,
+                    &source,
+                    &request.source_text,
+                    &request.analysis,
+                    stage,
+                )
+                .await?)
+            },
+            |a: &Analysis| {
+                format!(
+                    "{} path(s) touched by {} process(es) · {}",
+                    a.trace.files.len(),
+                    a.trace.processes,
+                    ended(a)
+                )
+            },
+        )
+        .await?;
+    let workdir = tempfile::Builder::new()
+        .prefix("slim-")
+        .tempdir()
+        .context("creating a temporary directory")?;
+    let collected = timeline
+        .stage(
+            printer,
+            "resolve",
+            async |stage| {
+                let resolve_request = collect::resolve_request(&source, &analysis.trace);
+                Ok(collect::collect(
+                    engine,
+                    &source,
+                    &request.source_text,
+                    &request.analysis.sensor,
+                    &resolve_request,
+                    workdir.path(),
+                    stage,
+                )
+                .await?)
+            },
+            |c: &Collected| {
+                let total = c.outcome.total;
+                format!(
+                    "keeping {} of {} path(s), {}",
+                    c.outcome.resolution.keep.len(),
+                    total.files + total.symlinks + total.dirs,
+                    human_bytes(c.outcome.packed.bytes)
+                )
+            },
+        )
+        .await?;
+    let kept = KeptIndex::open(&collected.kept_tar)?;
+    let user = rebuild::plan_user(
+        &source.user,
+        request.user.as_ref(),
+        kept.read_text("/etc/passwd")?.as_deref(),
+        kept.read_text("/etc/group")?.as_deref(),
+    )
+    .context("choosing the user of the slim image")?;
+    let layer_plan = LayerPlan {
+        user: user.clone(),
+        writable: collected.outcome.resolution.writable_dirs.clone(),
+        workdir: Some(source.working_dir.clone()).filter(|w| w.starts_with('/') && w != "/"),
+        mtime_clamp: mtime_clamp(&source),
+    };
+    Ok(Prepared {
+        source,
+        analysis,
+        collected,
+        user,
+        layer_plan,
+        workdir,
+    })
+}
+
+async fn find_source(engine: &Engine, request: &SlimRequest, stage: &Stage) -> Result<ImageSpec> {
+    if let Some(spec) = engine.inspect_image(&request.source_text).await? {
+        return Ok(spec);
+    }
+    if request.source.is_id {
+        bail!(
+            "no image with ID {} in the engine at {}",
+            request.source_text,
+            engine.host()
+        );
+    }
+    stage.step(&format!(
+        "{} is not in the engine; pulling it",
+        request.source_text
+    ));
+    engine
+        .pull(&request.source, &|message: &str| stage.step(message))
+        .await?;
+    engine
+        .inspect_image(&request.source_text)
+        .await?
+        .with_context(|| {
+            format!(
+                "{} was pulled but the engine does not list it",
+                request.source_text
+            )
+        })
+}
+
+/// No mtime in the layer is later than SOURCE_DATE_EPOCH or, without it, the source's creation.
+fn mtime_clamp(source: &ImageSpec) -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or_else(|| source.created_epoch())
+        .unwrap_or(i64::MAX)
+}
+
+/// Labels every slim image carries: where it came from.
+pub fn provenance_labels(
+    source: &ImageSpec,
+    source_text: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let digest = source
+        .repo_digest()
+        .map(str::to_string)
+        .unwrap_or_else(|| source.id.clone());
+    [
+        (BASE_NAME_LABEL.to_string(), source_text.to_string()),
+        (BASE_DIGEST_LABEL.to_string(), digest),
+    ]
+    .into()
+}
+
+pub fn analysis_summary(analysis: &Analysis) -> AnalysisSummary {
+    AnalysisSummary {
+        command: analysis.command.clone(),
+        continue_after: analysis.mode.to_string(),
+        exit: analysis.exit,
+        stopped_by_slim: analysis.stopped_by_slim,
+        processes: analysis.trace.processes,
+        file_syscalls: analysis.trace.syscalls,
+        traced_paths: analysis.trace.files.len(),
+        http_probes: analysis.http.clone(),
+        exec_probes: analysis.execs.clone(),
+        sensor_warnings: analysis.trace.warnings.clone(),
+    }
+}
+
+fn ended(analysis: &Analysis) -> String {
+    match (analysis.stopped_by_slim, analysis.exit) {
+        (true, _) => format!("stopped after {:.1}s", analysis.duration.as_secs_f64()),
+        (false, Some(exit)) => format!("exited with status {}", exit.code),
+        (false, None) => "ended".into(),
+    }
+}
+
+pub fn short(id: &str) -> String {
+    let hex = id.trim_start_matches("sha256:");
+    hex[..hex.len().min(12)].to_string()
+}
