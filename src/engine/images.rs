@@ -10,6 +10,13 @@ use super::error::{describe, is_not_found};
 use super::{Engine, EngineError};
 use crate::image::{Healthcheck, ImageRef, ImageSpec};
 
+/// Which of the engine's builders runs a build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builder {
+    Classic,
+    BuildKit,
+}
+
 /// Progress of a pull, one message per status line the engine sends.
 pub trait PullProgress {
     fn status(&self, message: &str);
@@ -105,14 +112,20 @@ impl Engine {
         }
     }
 
-    /// Build an image from a tar build context (classic builder). Returns the engine's output.
+    /// Build an image from a tar build context. Returns the engine's output.
     pub async fn build_image(
         &self,
         context_tar: Vec<u8>,
         dockerfile: &str,
         tag: &str,
         build_args: &BTreeMap<String, String>,
+        builder: Builder,
     ) -> Result<String, EngineError> {
+        if builder == Builder::BuildKit {
+            return self
+                .build_with_buildkit(context_tar, dockerfile, tag, build_args)
+                .await;
+        }
         let options = bollard::query_parameters::BuildImageOptions {
             dockerfile: dockerfile.to_string(),
             t: Some(tag.to_string()),

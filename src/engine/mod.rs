@@ -3,9 +3,12 @@
 //! Every container slim creates is tracked here so that [`Engine::cleanup`] can remove it on
 //! any path out: success, error or Ctrl-C.
 
+mod buildkit;
 mod containers;
+pub mod credentials;
 mod error;
 mod images;
+mod registry;
 
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +16,7 @@ use bollard::Docker;
 
 pub use containers::{ContainerRun, ContainerState, ExecOutput, Logs, loopback_port_bindings};
 pub use error::EngineError;
-pub use images::PullProgress;
+pub use images::{Builder, PullProgress};
 
 /// Label put on every container slim creates, with the role as value.
 pub const ROLE_LABEL: &str = "dev.slim.role";

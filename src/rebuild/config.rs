@@ -39,9 +39,8 @@ pub fn image_config(input: &ConfigInput) -> Vec<u8> {
     if !source.cmd.is_empty() {
         config.insert("Cmd".into(), json!(source.cmd));
     }
-    if !source.working_dir.is_empty() {
-        config.insert("WorkingDir".into(), json!(source.working_dir));
-    }
+    // Always stated: the root when the source names none, which is what both builders write.
+    config.insert("WorkingDir".into(), json!(working_dir(&source.working_dir)));
     if !source.exposed_ports.is_empty() {
         config.insert(
             "ExposedPorts".into(),
@@ -72,6 +71,11 @@ pub fn image_config(input: &ConfigInput) -> Vec<u8> {
     });
     // serde_json's map is ordered by key, so this serialization is canonical for our purposes.
     serde_json::to_vec(&document).unwrap_or_default()
+}
+
+/// The working directory an image runs in: its WORKDIR, or the root.
+pub fn working_dir(workdir: &str) -> &str {
+    if workdir.is_empty() { "/" } else { workdir }
 }
 
 fn empty_object_map(keys: &[String]) -> Value {

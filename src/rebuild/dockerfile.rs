@@ -67,7 +67,11 @@ pub fn render_dockerfile(input: &DockerfileInput) -> String {
         "# static executable, so this works whatever the source image has (or lacks) inside.\n",
     );
     let _ = writeln!(out, "FROM {SOURCE_STAGE} AS gather");
-    out.push_str("USER 0:0\n");
+    if runs_as_non_root(&source.user) {
+        // Gathering reads files only root may read and sets their owners: it must run as root.
+        // This stage is never run as a container, so hadolint's last-USER rule does not apply.
+        out.push_str("# hadolint ignore=DL3002\nUSER 0:0\n");
+    }
     let _ = writeln!(out, "COPY {SENSOR_FILE} {PLAN_FILE} /.slim/");
     let _ = writeln!(
         out,
@@ -103,9 +107,7 @@ pub fn render_dockerfile(input: &DockerfileInput) -> String {
     if let Some(line) = source.healthcheck.as_ref().and_then(healthcheck_line) {
         let _ = writeln!(out, "{line}");
     }
-    if !source.working_dir.is_empty() {
-        let _ = writeln!(out, "WORKDIR {}", source.working_dir);
-    }
+    let _ = writeln!(out, "WORKDIR {}", super::config::working_dir(&source.working_dir));
     let _ = writeln!(out, "USER {}", input.user);
     if !source.entrypoint.is_empty() {
         let _ = writeln!(out, "ENTRYPOINT {}", json_array(&source.entrypoint));
@@ -114,6 +116,12 @@ pub fn render_dockerfile(input: &DockerfileInput) -> String {
         let _ = writeln!(out, "CMD {}", json_array(&source.cmd));
     }
     out
+}
+
+/// True for a USER value that is not root (root is empty, `root`, `0`, optionally with a group).
+fn runs_as_non_root(user: &str) -> bool {
+    let name = user.split(':').next().unwrap_or("");
+    !(name.is_empty() || name == "root" || name == "0")
 }
 
 /// A double-quoted Dockerfile word: `"`, `\` and `$` escaped so nothing is substituted.
@@ -281,9 +289,7 @@ mod tests {
             text.contains("FROM 127.0.0.1:5000/web@sha256:abc AS source\n"),
             "{text}"
         );
-        assert!(text.contains(
-            "FROM source AS gather\nUSER 0:0\nCOPY slim-sensor slim.plan.json /.slim/\n"
-        ));
+        assert!(text.contains("FROM source AS gather\nCOPY slim-sensor slim.plan.json /.slim/\n"));
         assert!(text.contains("FROM scratch\nCOPY --from=gather /slim-root/ /\n"));
         assert!(
             text.contains("ENV GREETING=\"say \\\"hi\\\" to \\$USER\"\n"),
@@ -298,6 +304,28 @@ mod tests {
         assert!(text.ends_with(
             "ENTRYPOINT [\"/docker-entrypoint.sh\"]\nCMD [\"nginx\",\"-g\",\"daemon off;\"]\n"
         ));
+    }
+
+    #[test]
+    fn gather_runs_as_root_only_when_the_source_does_not() {
+        let render = |user: &str| {
+            let source = ImageSpec {
+                user: user.into(),
+                cmd: vec!["app".into()],
+                ..Default::default()
+            };
+            render_dockerfile(&DockerfileInput {
+                source: &source,
+                source_name: "app:1",
+                from: "app@sha256:abc",
+                user: "1000:1000",
+                extra_labels: &BTreeMap::new(),
+                prelude: None,
+            })
+        };
+        assert!(!render("").contains("USER 0:0"));
+        assert!(!render("root:root").contains("USER 0:0"));
+        assert!(render("app").contains("# hadolint ignore=DL3002\nUSER 0:0\n"));
     }
 
     #[test]

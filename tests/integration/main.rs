@@ -1,6 +1,7 @@
 //! End-to-end tests against the real container engine: build fixture apps locally, slim them,
 //! run the slim images.
 
+mod dockerfile;
 mod examples;
 mod sensor;
 mod support;
@@ -162,7 +163,7 @@ fn nginx_static_site_answers_the_same() {
 }
 
 /// Start an image with port 80 published on loopback and GET / from it.
-fn fetch_page(image: &str) -> Vec<u8> {
+pub fn fetch_page(image: &str) -> Vec<u8> {
     let engine = engine();
     runtime().block_on(async {
         let binding = bollard::models::PortBinding {

