@@ -67,12 +67,12 @@ pub fn credentials_for(host: &str) -> Option<DockerCredentials> {
     if let Some(helper) = keys.iter().find_map(|k| config.cred_helpers.get(k)) {
         return ask_helper(helper, host);
     }
-    for key in &keys {
-        if let Some(entry) = config.auths.get(key) {
-            if let Some(credentials) = from_entry(entry, host) {
-                return Some(credentials);
-            }
-        }
+    if let Some(credentials) = keys
+        .iter()
+        .filter_map(|k| config.auths.get(k))
+        .find_map(|e| from_entry(e, host))
+    {
+        return Some(credentials);
     }
     config
         .creds_store

@@ -107,7 +107,11 @@ pub fn render_dockerfile(input: &DockerfileInput) -> String {
     if let Some(line) = source.healthcheck.as_ref().and_then(healthcheck_line) {
         let _ = writeln!(out, "{line}");
     }
-    let _ = writeln!(out, "WORKDIR {}", super::config::working_dir(&source.working_dir));
+    let _ = writeln!(
+        out,
+        "WORKDIR {}",
+        super::config::working_dir(&source.working_dir)
+    );
     let _ = writeln!(out, "USER {}", input.user);
     if !source.entrypoint.is_empty() {
         let _ = writeln!(out, "ENTRYPOINT {}", json_array(&source.entrypoint));
