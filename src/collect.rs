@@ -183,5 +183,6 @@ pub fn resolve_request(
         env_path: image.path_dirs(),
         ld_library_path: image.ld_library_path(),
         exclude: NEVER_KEPT.iter().map(|p| p.to_string()).collect(),
+        ..Default::default()
     }
 }

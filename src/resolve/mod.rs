@@ -10,6 +10,8 @@ pub mod live;
 pub mod memtree;
 pub mod nss;
 pub mod pack;
+pub mod packagedb;
+pub mod profile;
 pub mod resolver;
 pub mod shebang;
 pub mod tree;
@@ -24,6 +26,8 @@ pub use keep::{KeepSet, Kept, Reason};
 pub use live::LiveTree;
 pub use memtree::MemTree;
 pub use pack::{PackError, PackStats, TreeStats, summarize, write_kept_tar};
+pub use packagedb::{PackageDb, PackageDbFormat};
+pub use profile::{Profile, ProfileError, ProfileFiring, builtin_profiles};
 pub use resolver::{Resolution, ResolveError, ResolveRequest, resolve};
 pub use tree::{Entry, FileTree, Kind};
 pub use walk::{

@@ -1,6 +1,7 @@
 //! From the paths a traced run touched to everything the slim image must keep: the traced
 //! files, the symlinks crossed to reach them, ELF interpreters and shared libraries,
-//! script interpreters, NSS modules, loader configuration and all parent directories.
+//! script interpreters, NSS modules, loader configuration, what runtime profiles add, the
+//! package database entries of what is left, and all parent directories.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -16,6 +17,10 @@ use super::libsearch::{
     is_musl_builtin, musl_path_file, parse_musl_path, search_dirs,
 };
 use super::nss::{NSSWITCH_CONF, nss_module_name, nss_services};
+use super::packagedb::{PackageDb, select_packages};
+use super::profile::expand::expand;
+use super::profile::pattern::{PathPattern, PatternError, Syntax, has_wildcards};
+use super::profile::{Profile, ProfileFiring};
 use super::shebang::{DEFAULT_PATH, SHEBANG_LIMIT, env_command, is_env, parse_shebang};
 use super::tree::{Entry, FileTree, Kind};
 use super::walk::{
@@ -29,7 +34,8 @@ use crate::sensor::report::Access;
 pub struct ResolveRequest {
     /// path -> accesses, from the trace
     pub traced: BTreeMap<String, BTreeSet<Access>>,
-    /// paths to keep as well, with their reason; a directory means its whole tree
+    /// paths to keep as well, with their reason; a directory means its whole tree, a path
+    /// with wildcards (`*`, `**`, `?`, `[...]`) every existing path it matches
     pub extra: Vec<(String, Reason)>,
     /// the image's PATH, for `#!/usr/bin/env NAME` (Docker's default PATH if empty)
     pub env_path: Vec<String>,
@@ -37,6 +43,20 @@ pub struct ResolveRequest {
     pub ld_library_path: Vec<String>,
     /// path prefixes never kept (whole components: "/dev" excludes "/dev/null" only)
     pub exclude: Vec<String>,
+    /// programs to keep, found along `env_path` like a shell does (`--include-exe`), with
+    /// their interpreters and libraries; a name with a '/' is a path
+    #[serde(default)]
+    pub include_exe: Vec<String>,
+    /// globs of paths never kept, even if traced (`**` covers a whole tree: `/usr/share/doc/**`);
+    /// a matching directory is still kept when something below it is
+    #[serde(default)]
+    pub exclude_patterns: Vec<String>,
+    /// runtime profiles to apply
+    #[serde(default)]
+    pub profiles: Vec<Profile>,
+    /// keep the dpkg/apk database entries of the packages that still own a kept file
+    #[serde(default)]
+    pub keep_package_db: bool,
 }
 
 /// What to keep, and what could not be accounted for.
@@ -53,6 +73,18 @@ pub struct Resolution {
     pub writable_dirs: BTreeSet<String>,
     /// oddities that did not stop the resolution (symlink loops, unreadable files, ...)
     pub warnings: Vec<String>,
+    /// paths that would have been kept but match an exclude pattern
+    #[serde(default)]
+    pub excluded: BTreeSet<String>,
+    /// `include_exe` programs not found
+    #[serde(default)]
+    pub missing_exe: Vec<String>,
+    /// the profiles that applied, in the order they did
+    #[serde(default)]
+    pub profiles_fired: Vec<ProfileFiring>,
+    /// the package database and the packages that still own kept files
+    #[serde(default)]
+    pub package_db: Option<PackageDb>,
 }
 
 #[derive(Debug, Error)]
@@ -61,6 +93,10 @@ pub enum ResolveError {
     Exclude(#[from] RelativeExclude),
     #[error("path to keep {0:?} is not absolute")]
     RelativeExtra(String),
+    #[error("path to keep: {0}")]
+    ExtraPattern(PatternError),
+    #[error("exclude pattern: {0}")]
+    ExcludePattern(PatternError),
 }
 
 /// Compute the [`KeepSet`] for a traced run.
@@ -70,8 +106,21 @@ pub fn resolve(tree: &dyn FileTree, req: &ResolveRequest) -> Result<Resolution, 
     for (path, reason) in &req.extra {
         let clean =
             normalize_lexical(path).ok_or_else(|| ResolveError::RelativeExtra(path.clone()))?;
-        extra.push((clean, *reason));
+        let glob = if has_wildcards(&clean) {
+            let pattern =
+                PathPattern::parse(&clean, Syntax::Glob).map_err(ResolveError::ExtraPattern)?;
+            Some(pattern)
+        } else {
+            None
+        };
+        extra.push((clean, glob, *reason));
     }
+    let exclude_patterns = req
+        .exclude_patterns
+        .iter()
+        .map(|text| PathPattern::parse(text, Syntax::Glob))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ResolveError::ExcludePattern)?;
     let mut env_path = clean_dirs(&req.env_path);
     if env_path.is_empty() {
         env_path = DEFAULT_PATH.iter().map(|d| d.to_string()).collect();
@@ -79,6 +128,7 @@ pub fn resolve(tree: &dyn FileTree, req: &ResolveRequest) -> Result<Resolution, 
     let mut resolver = Resolver {
         tree,
         exclude,
+        exclude_patterns,
         env_path,
         ld_library_path: clean_dirs(&req.ld_library_path),
         keep: KeepSet::default(),
@@ -93,17 +143,39 @@ pub fn resolve(tree: &dyn FileTree, req: &ResolveRequest) -> Result<Resolution, 
         glibc_abis: BTreeSet::new(),
         musl_arches: BTreeSet::new(),
         any_dynamic: false,
+        profile_runs: req.profiles.iter().map(|_| ProfileRun::default()).collect(),
+        offered_to_profiles: HashSet::new(),
+        left_out: Vec::new(),
     };
 
     // Order matters only for the reason each path gets: traced paths first.
     resolver.keep_traced(&req.traced);
-    for (path, reason) in &extra {
-        resolver.keep_extra(path, *reason);
+    for (path, glob, reason) in &extra {
+        match glob {
+            Some(pattern) => resolver.keep_extra_glob(pattern, *reason),
+            None => {
+                resolver.keep_extra(path, *reason, None);
+            }
+        }
+    }
+    for name in &req.include_exe {
+        resolver.keep_include_exe(name);
     }
     resolver.drain_queue();
-    resolver.keep_nss_modules();
-    resolver.drain_queue();
+    // Profiles can keep what makes other profiles (or NSS) apply, and the other way round.
+    loop {
+        let before = resolver.keep.len();
+        resolver.apply_profiles(&req.profiles);
+        resolver.keep_nss_modules();
+        resolver.drain_queue();
+        if resolver.keep.len() == before {
+            break;
+        }
+    }
     resolver.keep_loader_config();
+    if req.keep_package_db {
+        resolver.keep_package_db();
+    }
     resolver.keep_parents();
     Ok(resolver.finish())
 }
@@ -137,6 +209,7 @@ struct Pending {
 struct Resolver<'t> {
     tree: &'t dyn FileTree,
     exclude: ExcludeList,
+    exclude_patterns: Vec<PathPattern>,
     env_path: Vec<String>,
     ld_library_path: Vec<String>,
     keep: KeepSet,
@@ -154,6 +227,12 @@ struct Resolver<'t> {
     glibc_abis: BTreeSet<ElfAbi>,
     musl_arches: BTreeSet<String>,
     any_dynamic: bool,
+    /// per profile of the request, in its order
+    profile_runs: Vec<ProfileRun>,
+    /// kept paths every profile has looked at already
+    offered_to_profiles: HashSet<String>,
+    /// `leave_out` of the profile being applied
+    left_out: Vec<PathPattern>,
 }
 
 impl Resolver<'_> {
@@ -163,6 +242,26 @@ impl Resolver<'_> {
 
     fn warn(&mut self, message: String) {
         self.out.warnings.push(message);
+    }
+
+    /// False (and noted in `excluded`) if an exclude pattern forbids keeping `path`; also
+    /// false if the profile being applied leaves it out.
+    fn admit(&mut self, path: &str) -> bool {
+        if self.keep.contains(path) {
+            return true;
+        }
+        if self.exclude_patterns.iter().any(|p| p.is_match(path)) {
+            self.out.excluded.insert(path.to_string());
+            return false;
+        }
+        !self.left_out.iter().any(|p| p.is_match(path))
+    }
+
+    /// Keep `path` unless it is kept already or excluded by a pattern.
+    fn add(&mut self, path: &str, reason: Reason, via: Option<&str>) {
+        if self.admit(path) {
+            self.keep.add(path, reason, via);
+        }
     }
 
     /// Keep the symlinks crossed by `walk` and the object it ends at. The link named by
@@ -177,9 +276,9 @@ impl Resolver<'_> {
     ) -> Option<(String, Entry)> {
         for link in &walk.symlinks {
             if link == walked {
-                self.keep.add(link, reason, via);
+                self.add(link, reason, via);
             } else {
-                self.keep.add(link, Reason::SymlinkHop, Some(walked));
+                self.add(link, Reason::SymlinkHop, Some(walked));
             }
         }
         let (path, entry) = walk.target()?;
@@ -187,6 +286,9 @@ impl Resolver<'_> {
             return None;
         }
         if path != "/" {
+            if !self.admit(path) {
+                return None;
+            }
             self.keep.add(path, reason, via);
         }
         Some((path.to_string(), entry.clone()))
@@ -228,7 +330,7 @@ impl Resolver<'_> {
                 && let Some(entry) = self.tree.entry(path)
                 && entry.kind != Kind::Other
             {
-                self.keep.add(path, Reason::Traced, None);
+                self.add(path, Reason::Traced, None);
             }
         }
         for (path, accesses) in paths {
@@ -248,11 +350,11 @@ impl Resolver<'_> {
                     Reason::SymlinkHop
                 };
                 let link_via = (link != via).then_some(via);
-                self.keep.add(link, reason, link_via);
+                self.add(link, reason, link_via);
             }
             match &walk.end {
                 WalkEnd::Found { path: real, entry } => {
-                    if entry.kind == Kind::Other || real == "/" {
+                    if entry.kind == Kind::Other || real == "/" || !self.admit(real) {
                         continue;
                     }
                     self.keep.add(real, Reason::Traced, None);
@@ -286,7 +388,9 @@ impl Resolver<'_> {
 
     // ---- extra paths (--include-path, user databases, profiles) -----------------------
 
-    fn keep_extra(&mut self, path: &str, reason: Reason) {
+    /// Keep `path` (a directory with its whole tree). `via` names who asked (a profile);
+    /// without it the path is the user's and reported in `missing_extra` if absent.
+    fn keep_extra(&mut self, path: &str, reason: Reason, via: Option<&str>) {
         if self.exclude.is_excluded(path) {
             return;
         }
@@ -297,18 +401,66 @@ impl Resolver<'_> {
                 return;
             }
         };
-        match self.keep_walk(path, &walk, reason, None) {
+        match self.keep_walk(path, &walk, reason, via) {
             Some((real, entry)) => match entry.kind {
-                Kind::Dir => self.keep_tree(&real, reason, path),
+                Kind::Dir => self.keep_tree(&real, reason, via.unwrap_or(path)),
                 Kind::File => self.enqueue(path, &real, false, LoaderFlavor::Unknown, Vec::new()),
                 _ => {}
             },
             None => {
-                if !matches!(walk.end, WalkEnd::Blocked { .. } | WalkEnd::Found { .. }) {
+                let absent = !matches!(walk.end, WalkEnd::Blocked { .. } | WalkEnd::Found { .. });
+                if absent && via.is_none() {
                     self.out.missing_extra.push(path.to_string());
                 }
             }
         }
+    }
+
+    /// Keep every path an `extra` glob matches; the glob itself is missing if none does.
+    fn keep_extra_glob(&mut self, pattern: &PathPattern, reason: Reason) {
+        let components = match pattern.bind(&BTreeMap::new()) {
+            Ok(components) => components,
+            Err(e) => {
+                self.warn(e.to_string());
+                return;
+            }
+        };
+        let matches = expand(self.tree, &components, &|p| self.exclude.is_excluded(p));
+        if matches.is_empty() {
+            self.out.missing_extra.push(pattern.source().to_string());
+        }
+        for path in matches {
+            self.keep_extra(&path, reason, None);
+        }
+    }
+
+    /// `--include-exe NAME`: the first executable NAME along PATH, run as a program would be.
+    fn keep_include_exe(&mut self, name: &str) {
+        let found = if name.contains('/') {
+            normalize_lexical(name).and_then(|path| {
+                let walk = self.walk(&path).ok()?;
+                is_executable(&walk).then_some((path, walk))
+            })
+        } else {
+            self.find_on_path(name)
+        };
+        let Some((path, walk)) = found else {
+            self.out.missing_exe.push(name.to_string());
+            return;
+        };
+        if let Some((real, _)) = self.keep_walk(&path, &walk, Reason::Include, None) {
+            self.enqueue(&path, &real, true, LoaderFlavor::Unknown, Vec::new());
+        }
+    }
+
+    /// The first executable regular file called `name` in the image's PATH, as a shell
+    /// finds it, with the walk to it.
+    fn find_on_path(&self, name: &str) -> Option<(String, PathWalk)> {
+        self.env_path.iter().find_map(|dir| {
+            let candidate = join(dir, name);
+            let walk = self.walk(&candidate).ok()?;
+            is_executable(&walk).then_some((candidate, walk))
+        })
     }
 
     /// Keep a whole directory tree. Symlinks inside are kept and followed (their targets
@@ -321,7 +473,7 @@ impl Resolver<'_> {
                 continue;
             }
             if dir != "/" {
-                self.keep.add(&dir, reason, Some(via));
+                self.add(&dir, reason, Some(via));
             }
             for name in self.tree.list(&dir) {
                 let child = join(&dir, &name);
@@ -334,8 +486,10 @@ impl Resolver<'_> {
                 match entry.kind {
                     Kind::Dir => stack.push(child),
                     Kind::File => {
-                        self.keep.add(&child, reason, Some(via));
-                        self.enqueue(&child, &child, false, LoaderFlavor::Unknown, Vec::new());
+                        if self.admit(&child) {
+                            self.keep.add(&child, reason, Some(via));
+                            self.enqueue(&child, &child, false, LoaderFlavor::Unknown, Vec::new());
+                        }
                     }
                     Kind::Symlink(_) => {
                         let walk = match self.walk(&child) {
@@ -554,24 +708,13 @@ impl Resolver<'_> {
             }
             return;
         }
-        for dir in self.env_path.clone() {
-            let candidate = join(&dir, name);
-            let Ok(walk) = self.walk(&candidate) else {
-                continue;
-            };
-            let executable = walk
-                .target()
-                .is_some_and(|(_, e)| e.kind == Kind::File && e.mode & 0o111 != 0);
-            if executable {
-                if let Some((real, _)) =
-                    self.keep_walk(&candidate, &walk, Reason::Shebang, Some(script))
-                {
-                    self.enqueue(&candidate, &real, true, LoaderFlavor::Unknown, Vec::new());
-                }
-                return;
-            }
+        let Some((candidate, walk)) = self.find_on_path(name) else {
+            self.warn(format!("{script}: env command {name} not found in PATH"));
+            return;
+        };
+        if let Some((real, _)) = self.keep_walk(&candidate, &walk, Reason::Shebang, Some(script)) {
+            self.enqueue(&candidate, &real, true, LoaderFlavor::Unknown, Vec::new());
         }
-        self.warn(format!("{script}: env command {name} not found in PATH"));
     }
 
     // ---- loader configuration and NSS -------------------------------------------------
@@ -668,6 +811,29 @@ impl Resolver<'_> {
         }
     }
 
+    // ---- package database -------------------------------------------------------------
+
+    /// Keep the database entries of the packages that still own a kept file.
+    fn keep_package_db(&mut self) {
+        let keep = &self.keep;
+        let exclude = &self.exclude;
+        let mut warnings = Vec::new();
+        let selection = select_packages(
+            self.tree,
+            &|p| exclude.is_excluded(p),
+            &|p| keep.contains(p),
+            &mut warnings,
+        );
+        self.out.warnings.extend(warnings);
+        let Some(selection) = selection else {
+            return;
+        };
+        for file in &selection.files {
+            self.keep_extra(file, Reason::Include, Some(PACKAGE_DB_VIA));
+        }
+        self.out.package_db = Some(selection.db);
+    }
+
     // ---- parents and result ---------------------------------------------------------
 
     fn keep_parents(&mut self) {
@@ -694,6 +860,8 @@ impl Resolver<'_> {
             .paths
             .retain(|path, _| path != "/" && !exclude.is_excluded(path));
         let mut out = self.out;
+        // a refused directory that holds kept paths is in the image after all
+        out.excluded.retain(|path| !self.keep.contains(path));
         out.keep = self.keep;
         out.missing.sort();
         out.missing.dedup();
@@ -704,6 +872,22 @@ impl Resolver<'_> {
     }
 }
 
+/// `via` of the package database files.
+pub const PACKAGE_DB_VIA: &str = "package-db";
+
+fn is_executable(walk: &PathWalk) -> bool {
+    walk.target()
+        .is_some_and(|(_, e)| e.kind == Kind::File && e.mode & 0o111 != 0)
+}
+
+#[path = "resolver_profiles.rs"]
+mod profiles;
+use profiles::ProfileRun;
+
 #[cfg(test)]
 #[path = "resolver_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "resolver_controls_tests.rs"]
+mod controls_tests;
