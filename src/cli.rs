@@ -32,6 +32,19 @@ pub enum Command {
     Build(BuildArgs),
     /// Trace an image and write a multi-stage Dockerfile that builds the slim image
     Dockerfile(DockerfileArgs),
+    /// List the runtime profiles: what slim keeps for a runtime beyond what the trace saw
+    Profiles(ProfilesArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProfilesArgs {
+    /// Also load this profile file (as `build --profile` would). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Vec<PathBuf>,
+
+    /// Print the profiles as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -68,6 +81,9 @@ pub struct BuildArgs {
 
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+
+    #[command(flatten)]
+    pub keep: KeepArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -91,6 +107,9 @@ pub struct DockerfileArgs {
 
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+
+    #[command(flatten)]
+    pub keep: KeepArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -142,4 +161,64 @@ pub struct AnalysisArgs {
     /// that switch to another user (gosu, su-exec). Tracing works without it otherwise.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub cap_ptrace: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "What to keep")]
+pub struct KeepArgs {
+    /// Keep this file, directory (with everything in it) or glob as well. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub include_path: Vec<String>,
+
+    /// Keep the paths listed in this file (one per line; blank lines and # comments ignored).
+    #[arg(long, value_name = "FILE")]
+    pub include_path_file: Vec<PathBuf>,
+
+    /// Keep this executable with the libraries and interpreter it needs. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub include_bin: Vec<String>,
+
+    /// Keep the program of this name found on the image's PATH, with what it needs. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub include_exe: Vec<String>,
+
+    /// Keep a shell (`sh`), so that `docker exec -it CONTAINER sh` works in the slim image.
+    #[arg(long)]
+    pub include_shell: bool,
+
+    /// Never keep paths matching this glob, even ones the app touched (`**` matches any
+    /// depth: `/usr/share/doc/**`). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude_pattern: Vec<String>,
+
+    /// Keep this path as it is in the source image. slim always copies from the untouched
+    /// source, never from the analysed container, so this is the same as --include-path.
+    #[arg(long, value_name = "PATH")]
+    pub preserve_path: Vec<String>,
+
+    /// Keep the paths listed in this file as they are in the source image.
+    #[arg(long, value_name = "FILE")]
+    pub preserve_path_file: Vec<PathBuf>,
+
+    /// Keep every CA certificate the image has, so TLS clients keep verifying servers.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub include_cert_all: bool,
+
+    /// Keep all time zone data (/usr/share/zoneinfo), not only the zones the app read.
+    #[arg(long)]
+    pub include_zoneinfo: bool,
+
+    /// Keep all compiled locales (/usr/lib/locale) and locale sources.
+    #[arg(long)]
+    pub include_locale: bool,
+
+    /// Keep the package database (dpkg, apk), trimmed to the packages that still have files
+    /// in the slim image, so vulnerability scanners keep working on it.
+    #[arg(long)]
+    pub keep_package_db: bool,
+
+    /// A runtime profile (TOML, see `slim profiles`) to apply besides the built-in ones; one
+    /// with a built-in's name replaces it. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Vec<PathBuf>,
 }

@@ -167,22 +167,80 @@ pub const NEVER_KEPT: &[&str] = &[
     "/.dockerenv",
 ];
 
+/// Where CA certificates live across distributions (`--include-cert-all`).
+pub const CA_CERTIFICATE_PATHS: &[&str] = &[
+    "/etc/ssl/certs",
+    "/etc/ssl/cert.pem",
+    "/etc/pki/tls/certs",
+    "/etc/pki/tls/cert.pem",
+    "/etc/pki/ca-trust/extracted",
+    "/usr/share/ca-certificates",
+    "/etc/ca-certificates.conf",
+    "/usr/lib/ssl/cert.pem",
+    "/usr/lib/ssl/certs",
+];
+/// Time zone data (`--include-zoneinfo`).
+pub const ZONEINFO_PATHS: &[&str] = &["/usr/share/zoneinfo", "/etc/localtime", "/etc/timezone"];
+/// Compiled locales and their sources (`--include-locale`).
+pub const LOCALE_PATHS: &[&str] = &[
+    "/usr/lib/locale",
+    "/usr/share/i18n",
+    "/etc/locale.gen",
+    "/etc/default/locale",
+];
+
+/// What the user asked to keep or leave out beyond the trace.
+#[derive(Debug, Clone, Default)]
+pub struct KeepControls {
+    /// files, directories (whole) or globs (`--include-path`, `--include-path-file`, `--preserve-path`)
+    pub include_paths: Vec<String>,
+    /// executables kept with their ELF closure (`--include-bin`)
+    pub include_bins: Vec<String>,
+    /// programs found along the image's PATH (`--include-exe`, `--include-shell` adds `sh`)
+    pub include_exes: Vec<String>,
+    /// globs never kept (`--exclude-pattern`)
+    pub exclude_patterns: Vec<String>,
+    /// runtime profiles to apply
+    pub profiles: Vec<crate::resolve::profile::Profile>,
+    pub include_cert_all: bool,
+    pub include_zoneinfo: bool,
+    pub include_locale: bool,
+    pub keep_package_db: bool,
+}
+
 /// What the resolver needs to know about a traced run of `image`.
 pub fn resolve_request(
     image: &ImageSpec,
     trace: &crate::sensor::report::TraceReport,
+    controls: &KeepControls,
 ) -> ResolveRequest {
     use crate::resolve::Reason;
+    // The user database: the rebuilder adds the non-root user to it.
+    let mut extra: Vec<(String, Reason)> = vec![
+        ("/etc/passwd".into(), Reason::User),
+        ("/etc/group".into(), Reason::User),
+    ];
+    let user_paths = controls.include_paths.iter().chain(&controls.include_bins);
+    extra.extend(user_paths.map(|p| (p.clone(), Reason::Include)));
+    let flagged: [(bool, &[&str]); 3] = [
+        (controls.include_cert_all, CA_CERTIFICATE_PATHS),
+        (controls.include_zoneinfo, ZONEINFO_PATHS),
+        (controls.include_locale, LOCALE_PATHS),
+    ];
+    for (wanted, paths) in flagged {
+        if wanted {
+            extra.extend(paths.iter().map(|p| (p.to_string(), Reason::Include)));
+        }
+    }
     ResolveRequest {
         traced: trace.files.clone(),
-        // The user database: the rebuilder adds the non-root user to it.
-        extra: vec![
-            ("/etc/passwd".into(), Reason::User),
-            ("/etc/group".into(), Reason::User),
-        ],
+        extra,
         env_path: image.path_dirs(),
         ld_library_path: image.ld_library_path(),
         exclude: NEVER_KEPT.iter().map(|p| p.to_string()).collect(),
-        ..Default::default()
+        include_exe: controls.include_exes.clone(),
+        exclude_patterns: controls.exclude_patterns.clone(),
+        profiles: controls.profiles.clone(),
+        keep_package_db: controls.keep_package_db,
     }
 }

@@ -7,6 +7,8 @@ use serde::Serialize;
 
 use crate::analyze::{ExecCheck, HttpCheck};
 use crate::resolve::keep::Kept;
+use crate::resolve::packagedb::PackageDb;
+use crate::resolve::profile::ProfileFiring;
 use crate::sensor::report::ExitStatus;
 use crate::verify::Verification;
 
@@ -70,6 +72,15 @@ pub struct BuildReport {
     pub made_accessible: Vec<String>,
     /// paths slim created (user database, home, /tmp, WORKDIR)
     pub added: Vec<String>,
+    /// the runtime profiles that applied, what set each off, and how many paths it added
+    pub profiles_fired: Vec<ProfileFiring>,
+    /// paths left out by --exclude-pattern
+    pub excluded: Vec<String>,
+    /// --include-exe names not found on the image's PATH
+    pub missing_exe: Vec<String>,
+    /// the packages the trimmed package database lists (--keep-package-db)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_db: Option<PackageDb>,
 }
 
 impl BuildReport {
@@ -121,6 +132,14 @@ impl BuildReport {
             ),
         };
         let _ = writeln!(out, "{:<8}{:<34}{}", "verify", "", verdict);
+        if !self.profiles_fired.is_empty() {
+            let fired: Vec<String> = self
+                .profiles_fired
+                .iter()
+                .map(|p| format!("{} (+{})", p.name, p.kept))
+                .collect();
+            let _ = writeln!(out, "{:<10}{}", "profiles", fired.join(", "));
+        }
         let stages: Vec<String> = self
             .stages
             .iter()

@@ -33,6 +33,7 @@ pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
             &image,
             args.user.as_deref(),
             args.analysis.clone(),
+            args.keep.clone(),
             args.output.report.clone(),
         )?;
         let output = match &args.tag {
@@ -311,6 +312,10 @@ fn build_report(
         made_writable: layer.made_writable.clone(),
         made_accessible: layer.made_accessible.clone(),
         added: layer.added.clone(),
+        profiles_fired: resolution.profiles_fired.clone(),
+        excluded: resolution.excluded.iter().cloned().collect(),
+        missing_exe: resolution.missing_exe.clone(),
+        package_db: resolution.package_db.clone(),
     }
 }
 

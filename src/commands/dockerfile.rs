@@ -24,6 +24,7 @@ pub async fn run(args: DockerfileArgs, printer: &Printer) -> Outcome {
         &args.image,
         args.user.as_deref(),
         args.analysis,
+        args.keep,
         args.output.report,
     ) {
         Ok(request) => request,

@@ -2,6 +2,7 @@
 
 mod build;
 mod dockerfile;
+mod profiles;
 mod slimming;
 
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ pub struct UsageError(pub String);
 pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Some(Command::Build(args)) => build::run(args.clone(), &output_printer(&args.output)).await,
+        Some(Command::Profiles(args)) => {
+            profiles::run(args.clone(), &Printer::new(false, args.json))
+        }
         Some(Command::Dockerfile(args)) => {
             dockerfile::run(args.clone(), &output_printer(&args.output)).await
         }

@@ -7,16 +7,17 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use slim::analyze::{self, Analysis, AnalysisOptions, ContinueAfter};
-use slim::collect::{self, Collected};
+use slim::collect::{self, Collected, KeepControls};
 use slim::engine::Engine;
 use slim::image::{ImageRef, ImageSpec, UserSpec};
 use slim::probe::HttpProbe;
 use slim::progress::Progress;
 use slim::rebuild::{self, BASE_DIGEST_LABEL, BASE_NAME_LABEL, KeptIndex, LayerPlan, UserPlan};
 use slim::report::{AnalysisSummary, StageTime, human_bytes};
+use slim::resolve::profile::load_profiles;
 
 use super::{Outcome, UsageError, report_error};
-use crate::cli::AnalysisArgs;
+use crate::cli::{AnalysisArgs, KeepArgs};
 use crate::printer::{Printer, Stage};
 
 /// The parts of a command line every slimming command has, checked before any work.
@@ -26,6 +27,7 @@ pub struct SlimRequest {
     pub source_text: String,
     pub user: Option<UserSpec>,
     pub analysis: AnalysisOptions,
+    pub controls: KeepControls,
     pub report: PathBuf,
 }
 
@@ -34,6 +36,7 @@ impl SlimRequest {
         image: &str,
         user: Option<&str>,
         analysis: AnalysisArgs,
+        keep: KeepArgs,
         report: PathBuf,
     ) -> Result<Self> {
         let source = ImageRef::parse(image).map_err(|e| UsageError(e.to_string()))?;
@@ -70,9 +73,55 @@ impl SlimRequest {
                 allow_failure: analysis.allow_failure,
                 sensor: analyze::locate_sensor()?,
             },
+            controls: keep_controls(keep)?,
             report,
         })
     }
+}
+
+/// The --include-*/--exclude-*/--profile flags, with their files read and profiles loaded.
+fn keep_controls(keep: KeepArgs) -> Result<KeepControls> {
+    let mut include_paths = keep.include_path;
+    include_paths.extend(keep.preserve_path);
+    for file in keep
+        .include_path_file
+        .iter()
+        .chain(&keep.preserve_path_file)
+    {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| UsageError(format!("reading the path list {}: {e}", file.display())))?;
+        include_paths.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    if let Some(relative) = include_paths
+        .iter()
+        .chain(&keep.include_bin)
+        .find(|p| !p.starts_with('/'))
+    {
+        bail!(UsageError(format!(
+            "paths to keep are absolute paths in the image; {relative:?} is not"
+        )));
+    }
+    let mut include_exes = keep.include_exe;
+    if keep.include_shell {
+        include_exes.push("sh".into());
+    }
+    let profiles = load_profiles(&keep.profile).map_err(|e| UsageError(e.to_string()))?;
+    Ok(KeepControls {
+        include_paths,
+        include_bins: keep.include_bin,
+        include_exes,
+        exclude_patterns: keep.exclude_pattern,
+        profiles,
+        include_cert_all: keep.include_cert_all,
+        include_zoneinfo: keep.include_zoneinfo,
+        include_locale: keep.include_locale,
+        keep_package_db: keep.keep_package_db,
+    })
 }
 
 /// Connect to the engine, run `work`, and remove every container slim created whether the work
@@ -220,7 +269,8 @@ pub async fn prepare_from(
             printer,
             "resolve",
             async |stage| {
-                let resolve_request = collect::resolve_request(&source, &analysis.trace);
+                let resolve_request =
+                    collect::resolve_request(&source, &analysis.trace, &request.controls);
                 Ok(collect::collect(
                     engine,
                     &source,
@@ -256,6 +306,7 @@ pub async fn prepare_from(
         writable: collected.outcome.resolution.writable_dirs.clone(),
         workdir: Some(source.working_dir.clone()).filter(|w| w.starts_with('/') && w != "/"),
         mtime_clamp: mtime_clamp(&source),
+        package_db: collected.outcome.resolution.package_db.clone(),
     };
     Ok(Prepared {
         source,

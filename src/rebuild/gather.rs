@@ -131,6 +131,7 @@ mod tests {
                 writable: ["/app".into()].into(),
                 workdir: None,
                 mtime_clamp: i64::MAX,
+                package_db: None,
             },
         };
         let work = tempfile::tempdir().unwrap();

@@ -23,6 +23,9 @@ pub struct LayerPlan {
     pub workdir: Option<String>,
     /// no mtime in the layer is later than this (SOURCE_DATE_EPOCH or the source's creation)
     pub mtime_clamp: i64,
+    /// the package database to trim to the packages still present (--keep-package-db)
+    #[serde(default)]
+    pub package_db: Option<crate::resolve::packagedb::PackageDb>,
 }
 
 /// What ended up in the layer.
@@ -109,6 +112,15 @@ pub fn write_layer(
                 summary.added.push(path.into());
             }
         }
+    }
+
+    // Scanners read the package database: it lists only packages that still have files.
+    if let Some(db) = &plan.package_db
+        && let Some(text) = kept.read_text(&db.status_path)?
+        && let Some(entry) = entries.get_mut(db.status_path.as_str())
+    {
+        let trimmed = super::package_db::trim_status(&text, db.format, &db.packages);
+        entry.kind = FinalKind::File(Contents::Bytes(trimmed.into_bytes()));
     }
 
     // /tmp is writable by everyone, as every program expects.
@@ -475,6 +487,7 @@ mod tests {
             .into(),
             workdir: Some("/work/app".into()),
             mtime_clamp: 1_700_000_000,
+            package_db: None,
         };
         let out = dir.path().join("layer.tar");
         let summary = write_layer(&kept, &plan, &out).unwrap();
@@ -544,6 +557,7 @@ mod tests {
                 writable: Default::default(),
                 workdir: None,
                 mtime_clamp: i64::MAX,
+                package_db: None,
             };
             write_layer(&kept, &plan, &dir.path().join("l.tar"))
         });

@@ -6,6 +6,7 @@ pub mod dockerfile;
 pub mod gather;
 pub mod kept;
 pub mod layer;
+pub mod package_db;
 pub mod user;
 
 use std::path::PathBuf;

@@ -28,6 +28,20 @@ pub fn builtin_profiles() -> Result<Vec<Profile>, ProfileError> {
         .collect()
 }
 
+/// The built-in profiles plus the user's files; a user profile with a built-in's name
+/// replaces it (so a broken built-in rule can be fixed without a new slim).
+pub fn load_profiles(user_files: &[std::path::PathBuf]) -> Result<Vec<Profile>, ProfileError> {
+    let mut profiles = builtin_profiles()?;
+    for file in user_files {
+        let profile = Profile::from_file(file)?;
+        match profiles.iter_mut().find(|p| p.name() == profile.name()) {
+            Some(existing) => *existing = profile,
+            None => profiles.push(profile),
+        }
+    }
+    Ok(profiles)
+}
+
 #[cfg(test)]
 #[path = "builtin_tests.rs"]
 mod tests;

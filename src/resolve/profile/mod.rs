@@ -11,7 +11,7 @@ pub mod pattern;
 
 use serde::{Deserialize, Serialize};
 
-pub use builtin::{BUILTIN_SOURCES, builtin_profiles};
+pub use builtin::{BUILTIN_SOURCES, builtin_profiles, load_profiles};
 pub use definition::{AncestorFilesSpec, Profile, ProfileError, ProfileSpec, TwinSpec};
 pub use pattern::{NamePattern, PathPattern, PatternError, PatternProblem, Syntax};
 
