@@ -1,6 +1,7 @@
 //! One module per subcommand; this one runs them and turns outcomes into exit codes.
 
 mod build;
+mod lint;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,10 @@ pub struct UsageError(pub String);
 pub async fn run(cli: Cli) -> ExitCode {
     let args = match cli.command {
         Some(Command::Build(args)) => args,
+        Some(Command::Lint(args)) => {
+            let outcome = lint::run(args, &Printer::new(false, false));
+            return ExitCode::from(outcome as u8);
+        }
         None => cli.build,
     };
     let printer = Printer::new(args.quiet, args.json);

@@ -2,6 +2,7 @@
 //! run the slim images.
 
 mod examples;
+mod lint;
 mod sensor;
 mod support;
 
