@@ -34,6 +34,8 @@ pub enum Command {
     Dockerfile(DockerfileArgs),
     /// List the runtime profiles: what slim keeps for a runtime beyond what the trace saw
     Profiles(ProfilesArgs),
+    /// Check a Dockerfile for what makes images large or unsafe; exit 1 on an error-level finding
+    Lint(LintArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -221,4 +223,33 @@ pub struct KeepArgs {
     /// with a built-in's name replaces it. Repeatable.
     #[arg(long, value_name = "FILE")]
     pub profile: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LintArgs {
+    /// The Dockerfile to check.
+    #[arg(value_name = "DOCKERFILE", default_value = "Dockerfile")]
+    pub dockerfile: PathBuf,
+
+    /// The build context directory, where .dockerignore is looked for [default: the
+    /// Dockerfile's directory].
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+
+    /// How to print the findings: text for terminals and CI logs, json, or sarif (2.1.0) for
+    /// code-scanning services.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+
+    /// Do not report this rule (SL001…). Repeatable, or comma-separated. A comment line
+    /// `# slim-lint ignore=SL004` right above an instruction silences a rule there only.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+    Sarif,
 }

@@ -3,8 +3,10 @@
 pub mod analyze;
 pub mod collect;
 pub mod digest;
+pub mod dockerfile;
 pub mod engine;
 pub mod image;
+pub mod lint;
 pub mod probe;
 pub mod progress;
 pub mod rebuild;

@@ -2,6 +2,7 @@
 
 mod build;
 mod dockerfile;
+mod lint;
 mod profiles;
 mod slimming;
 
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Dockerfile(args)) => {
             dockerfile::run(args.clone(), &output_printer(&args.output)).await
         }
+        Some(Command::Lint(args)) => lint::run(args, &Printer::new(false, false)),
         None => build::run(cli.build.clone(), &output_printer(&cli.build.output)).await,
     };
     ExitCode::from(outcome as u8)

@@ -3,6 +3,7 @@
 
 mod dockerfile;
 mod examples;
+mod lint;
 mod sensor;
 mod support;
 
