@@ -52,9 +52,22 @@ pub struct ProfilesArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Build")]
 pub struct BuildArgs {
-    /// The image to slim: NAME[:TAG], NAME@sha256:DIGEST or an image ID. Pulled if the engine lacks it.
-    #[arg(value_name = "IMAGE", required = true)]
+    /// The image to slim: NAME[:TAG], NAME@sha256:DIGEST or an image ID. Pulled if the engine
+    /// lacks it. With --dockerfile, the name the built image gets.
+    #[arg(value_name = "IMAGE", required_unless_present = "dockerfile")]
     pub image: Option<String>,
+
+    /// Build the image from this Dockerfile first (through the engine), then slim it.
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<PathBuf>,
+
+    /// Build context for --dockerfile [default: the Dockerfile's directory].
+    #[arg(long, value_name = "DIR", requires = "dockerfile")]
+    pub context: Option<PathBuf>,
+
+    /// Which builder runs --dockerfile: buildkit needs the engine on a unix socket.
+    #[arg(long, value_enum, default_value_t = BuilderChoice::Buildkit, requires = "dockerfile")]
+    pub builder: BuilderChoice,
 
     /// Name of the slim image [default: NAME.slim:TAG]. An existing image under this name is
     /// replaced only if slim made it from the same source (see --force).
@@ -86,6 +99,12 @@ pub struct BuildArgs {
 
     #[command(flatten)]
     pub keep: KeepArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BuilderChoice {
+    Buildkit,
+    Classic,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use slim::engine::Engine;
+use slim::engine::{Builder, Engine};
 use slim::image::{ImageRef, ImageSpec};
 use slim::rebuild::{self, BASE_NAME_LABEL, ConfigInput, KeptIndex, LayerSummary};
 use slim::report::{BuildReport, ImageSummary, human_bytes};
@@ -15,7 +15,7 @@ use super::slimming::{
     with_engine,
 };
 use super::{Outcome, UsageError, report_error};
-use crate::cli::BuildArgs;
+use crate::cli::{BuildArgs, BuilderChoice};
 use crate::printer::Printer;
 
 /// What `build` adds to the shared request.
@@ -24,11 +24,70 @@ struct BuildOptions {
     force: bool,
     verify: bool,
     dockerfile_out: Option<PathBuf>,
+    from_dockerfile: Option<FromDockerfile>,
+}
+
+/// `--dockerfile`: the image to slim is built first.
+struct FromDockerfile {
+    dockerfile: PathBuf,
+    context: PathBuf,
+    builder: Builder,
+}
+
+impl FromDockerfile {
+    fn new(args: &BuildArgs) -> Option<Self> {
+        let dockerfile = args.dockerfile.clone()?;
+        let context = args
+            .context
+            .clone()
+            .unwrap_or_else(|| context_of(&dockerfile));
+        let builder = match args.builder {
+            BuilderChoice::Buildkit => Builder::BuildKit,
+            BuilderChoice::Classic => Builder::Classic,
+        };
+        Some(FromDockerfile {
+            dockerfile,
+            context,
+            builder,
+        })
+    }
+
+    /// The name the built image gets when the user gives none: after the context directory.
+    fn default_name(&self) -> String {
+        let dir = std::fs::canonicalize(&self.context).unwrap_or_else(|_| self.context.clone());
+        let base: String = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let base = base
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_string();
+        format!(
+            "slim-build/{}:latest",
+            if base.is_empty() { "app".into() } else { base }
+        )
+    }
 }
 
 pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
     let parsed = (|| -> Result<(SlimRequest, BuildOptions)> {
-        let image = args.image.clone().unwrap_or_default();
+        let from_dockerfile = FromDockerfile::new(&args);
+        let image = match (&args.image, &from_dockerfile) {
+            (Some(image), _) => image.clone(),
+            (None, Some(from)) => from.default_name(),
+            (None, None) => bail!(UsageError(
+                "slim build needs an IMAGE or --dockerfile".into()
+            )),
+        };
         let request = SlimRequest::new(
             &image,
             args.user.as_deref(),
@@ -53,6 +112,7 @@ pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
             force: args.force,
             verify: args.verify,
             dockerfile_out: args.dockerfile_out.clone(),
+            from_dockerfile,
         };
         Ok((request, options))
     })();
@@ -77,6 +137,16 @@ async fn build(
         Some(output) => output.to_string(),
         None => request.source.slim_name(),
     };
+    if let Some(from) = &options.from_dockerfile {
+        timeline
+            .stage(
+                printer,
+                "docker build",
+                async |stage| build_source(engine, from, &request.source_text, stage).await,
+                |_| request.source_text.clone(),
+            )
+            .await?;
+    }
     let prepared = prepare(engine, request, printer, &mut timeline).await?;
     check_output_name(
         engine,
@@ -138,13 +208,30 @@ async fn build(
         None
     };
     if let Some(dockerfile) = &options.dockerfile_out {
-        let pinned = write_dockerfile(
-            &prepared,
-            request,
-            dockerfile,
-            &context_of(dockerfile),
-            None,
-        )?;
+        // From the user's own Dockerfile: their stages first, side files in their context.
+        let prelude = match &options.from_dockerfile {
+            Some(from) => {
+                let text = std::fs::read_to_string(&from.dockerfile)
+                    .with_context(|| format!("reading {}", from.dockerfile.display()))?;
+                let prelude = slim::dockerfile::prelude::prelude(&text)
+                    .with_context(|| format!("parsing {}", from.dockerfile.display()))?;
+                Some((prelude, from.context.clone()))
+            }
+            None => None,
+        };
+        let pinned = match &prelude {
+            Some((prelude, context)) => {
+                write_dockerfile(&prepared, request, dockerfile, context, Some(prelude))
+                    .map(|_| true)?
+            }
+            None => write_dockerfile(
+                &prepared,
+                request,
+                dockerfile,
+                &context_of(dockerfile),
+                None,
+            )?,
+        };
         printer.note(&format!(
             "wrote {} and its side files",
             dockerfile.display()
@@ -188,6 +275,34 @@ async fn build(
         }
         _ => Ok(Outcome::Success),
     }
+}
+
+/// Build the user's Dockerfile into `name`.
+async fn build_source(
+    engine: &Engine,
+    from: &FromDockerfile,
+    name: &str,
+    stage: &crate::printer::Stage,
+) -> Result<()> {
+    use slim::progress::Progress;
+    stage.step(&format!("sending the context {}", from.context.display()));
+    let context = slim::dockerfile::context::build_context(&from.context, &from.dockerfile)
+        .with_context(|| format!("preparing the build context {}", from.context.display()))?;
+    stage.step(&format!(
+        "building {} with {:?}",
+        from.dockerfile.display(),
+        from.builder
+    ));
+    engine
+        .build_image(
+            context.tar,
+            &context.dockerfile,
+            name,
+            &Default::default(),
+            from.builder,
+        )
+        .await?;
+    Ok(())
 }
 
 /// The output name must not be the source, and an image already under that name is replaced

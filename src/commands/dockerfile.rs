@@ -96,7 +96,7 @@ pub fn write_dockerfile(
     request: &SlimRequest,
     dockerfile: &Path,
     context: &Path,
-    prelude: Option<&str>,
+    prelude: Option<&slim::dockerfile::prelude::Prelude>,
 ) -> Result<bool> {
     let (from, pinned) = pinned_reference(&prepared.source, request);
     let labels = provenance_labels(&prepared.source, &request.source_text);
@@ -141,6 +141,7 @@ pub fn write_dockerfile(
         plan: &plan,
         sensor: &request.analysis.sensor,
         listing: &listing,
+        users_context: prelude.is_some(),
     })
     .with_context(|| format!("writing {}", dockerfile.display()))?;
     Ok(pinned)

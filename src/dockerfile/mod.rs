@@ -5,12 +5,14 @@
 //! line continuations with the escape character, heredocs on RUN/COPY/ADD, global ARGs before
 //! the first FROM (substituted into FROM), the exec (JSON) and shell forms, and stages.
 
+pub mod context;
 mod directives;
 mod error;
 mod expand;
 mod heredoc;
 mod instruction;
 mod lines;
+pub mod prelude;
 mod words;
 
 #[cfg(test)]

