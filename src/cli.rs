@@ -36,6 +36,19 @@ pub enum Command {
     Profiles(ProfilesArgs),
     /// Check a Dockerfile for what makes images large or unsafe; exit 1 on an error-level finding
     Lint(LintArgs),
+    /// Push an image to a registry with the credentials of your Docker config
+    Push(PushArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PushArgs {
+    /// The local image to push (name or ID).
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// Push under this reference (NAME[:TAG]) instead of the image's own name.
+    #[arg(value_name = "REF")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -86,6 +99,15 @@ pub struct BuildArgs {
     /// Run the slim image with the same probes and compare its answers with the original's.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub verify: bool,
+
+    /// Push the slim image to this registry reference (NAME[:TAG]) with the credentials of your
+    /// Docker config, and print the pinned reference (NAME@sha256:…) to deploy.
+    #[arg(long, value_name = "REF")]
+    pub push: Option<String>,
+
+    /// Refuse to run unless the source is this image: its ID or registry digest (sha256:…).
+    #[arg(long, value_name = "DIGEST")]
+    pub verify_source: Option<String>,
 
     /// Also write a multi-stage Dockerfile that builds this same image (side files go next to it).
     #[arg(long, value_name = "PATH")]

@@ -78,6 +78,9 @@ pub struct BuildReport {
     pub excluded: Vec<String>,
     /// --include-exe names not found on the image's PATH
     pub missing_exe: Vec<String>,
+    /// `NAME@sha256:…` of the pushed slim image, the reference to deploy (--push)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<String>,
     /// the packages the trimmed package database lists (--keep-package-db)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package_db: Option<PackageDb>,
@@ -132,6 +135,9 @@ impl BuildReport {
             ),
         };
         let _ = writeln!(out, "{:<8}{:<34}{}", "verify", "", verdict);
+        if let Some(pinned) = &self.pinned {
+            let _ = writeln!(out, "{:<10}{pinned}", "pushed");
+        }
         if !self.profiles_fired.is_empty() {
             let fired: Vec<String> = self
                 .profiles_fired

@@ -25,6 +25,8 @@ struct BuildOptions {
     verify: bool,
     dockerfile_out: Option<PathBuf>,
     from_dockerfile: Option<FromDockerfile>,
+    /// where to push the result
+    push: Option<ImageRef>,
 }
 
 /// `--dockerfile`: the image to slim is built first.
@@ -113,7 +115,21 @@ pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
             verify: args.verify,
             dockerfile_out: args.dockerfile_out.clone(),
             from_dockerfile,
+            push: args
+                .push
+                .as_deref()
+                .map(super::push::parse_target)
+                .transpose()?,
         };
+        let mut request = request;
+        if let Some(digest) = &args.verify_source {
+            if !digest.starts_with("sha256:") || digest.len() != 71 {
+                bail!(UsageError(format!(
+                    "--verify-source {digest:?}: expected sha256: and 64 hex digits"
+                )));
+            }
+            request.verify_source = Some(digest.clone());
+        }
         Ok((request, options))
     })();
     let (request, options) = match parsed {
@@ -244,7 +260,21 @@ async fn build(
         }
     }
 
-    let report = build_report(
+    // Only an image that answers like the original is shipped.
+    let verified = verification.as_ref().is_none_or(Verification::passed);
+    let pinned = match &options.push {
+        Some(target) if verified => {
+            Some(super::push::push(engine, &loaded.id, target, printer).await?)
+        }
+        Some(target) => {
+            printer.warn(&format!(
+                "not pushing to {target}: the slim image failed verification"
+            ));
+            None
+        }
+        None => None,
+    };
+    let mut report = build_report(
         &prepared,
         request,
         &output_name,
@@ -253,6 +283,7 @@ async fn build(
         verification.clone(),
         timeline,
     );
+    report.pinned = pinned;
     let json = serde_json::to_string_pretty(&report).context("serializing the report")?;
     std::fs::write(&request.report, format!("{json}\n"))
         .with_context(|| format!("writing the report to {}", request.report.display()))?;
@@ -431,6 +462,7 @@ fn build_report(
         excluded: resolution.excluded.iter().cloned().collect(),
         missing_exe: resolution.missing_exe.clone(),
         package_db: resolution.package_db.clone(),
+        pinned: None,
     }
 }
 

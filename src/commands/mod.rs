@@ -4,6 +4,7 @@ mod build;
 mod dockerfile;
 mod lint;
 mod profiles;
+mod push;
 mod slimming;
 
 use std::process::ExitCode;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             dockerfile::run(args.clone(), &output_printer(&args.output)).await
         }
         Some(Command::Lint(args)) => lint::run(args, &Printer::new(false, false)),
+        Some(Command::Push(args)) => push::run(args, &Printer::new(false, false)).await,
         None => build::run(cli.build.clone(), &output_printer(&cli.build.output)).await,
     };
     ExitCode::from(outcome as u8)

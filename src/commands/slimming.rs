@@ -29,6 +29,8 @@ pub struct SlimRequest {
     pub analysis: AnalysisOptions,
     pub controls: KeepControls,
     pub report: PathBuf,
+    /// refuse to work on any other source than this digest (`--verify-source`)
+    pub verify_source: Option<String>,
 }
 
 impl SlimRequest {
@@ -75,6 +77,7 @@ impl SlimRequest {
             },
             controls: keep_controls(keep)?,
             report,
+            verify_source: None,
         })
     }
 }
@@ -319,6 +322,35 @@ pub async fn prepare_from(
 }
 
 async fn find_source(engine: &Engine, request: &SlimRequest, stage: &Stage) -> Result<ImageSpec> {
+    let source = locate_source(engine, request, stage).await?;
+    if let Some(expected) = &request.verify_source {
+        check_source_digest(&source, &request.source_text, expected)?;
+    }
+    Ok(source)
+}
+
+/// `--verify-source`: the source must be the image with this ID or registry digest.
+fn check_source_digest(source: &ImageSpec, name: &str, expected: &str) -> Result<()> {
+    let expected = expected.trim();
+    let digests: Vec<&str> = source
+        .repo_digests
+        .iter()
+        .filter_map(|d| d.split_once('@'))
+        .map(|(_, d)| d)
+        .collect();
+    if source.id == expected || digests.contains(&expected) {
+        return Ok(());
+    }
+    let known = std::iter::once(source.id.as_str())
+        .chain(digests.iter().copied())
+        .collect::<Vec<_>>()
+        .join(", ");
+    bail!(
+        "{name} is not the expected image: it is {known}, not {expected}; refusing to use it (--verify-source)"
+    )
+}
+
+async fn locate_source(engine: &Engine, request: &SlimRequest, stage: &Stage) -> Result<ImageSpec> {
     if let Some(spec) = engine.inspect_image(&request.source_text).await? {
         return Ok(spec);
     }

@@ -54,7 +54,10 @@ impl Engine {
             ),
             ..Default::default()
         };
-        let mut stream = self.docker.create_image(Some(options), None, None);
+        let credentials = super::credentials::credentials_for(&super::credentials::registry_host(
+            &reference.name,
+        ));
+        let mut stream = self.docker.create_image(Some(options), None, credentials);
         while let Some(item) = stream.next().await {
             match item {
                 Ok(info) => {

@@ -4,6 +4,7 @@
 mod dockerfile;
 mod examples;
 mod lint;
+mod registry;
 mod sensor;
 mod support;
 
@@ -421,4 +422,17 @@ fn continue_after_seconds_stops_a_server_that_exposes_nothing() {
             .contains_key("/bin/busybox")
     );
     assert!(leftover_containers(source).is_empty());
+}
+
+#[test]
+fn same_source_and_probes_give_the_same_image() {
+    let source = "slim-test/reproducible:1";
+    build_example("python-script", source, DEBIAN);
+    let (first, a, _d1) = slim_build(&[source, "--tag", "slim-test/reproducible-a:1"]);
+    let (second, b, _d2) = slim_build(&[source, "--tag", "slim-test/reproducible-b:1"]);
+    assert_exit(&first, 0);
+    assert_exit(&second, 0);
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a["output"]["id"], b["output"]["id"], "two runs gave different images");
+    assert_eq!(image_id("slim-test/reproducible-a:1"), image_id("slim-test/reproducible-b:1"));
 }
