@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use slim::analyze::{self, AnalysisOptions, ContinueAfter};
+use slim::archive::{self, ImageLocation, ImageToWrite, WriteOptions};
 use slim::collect::{self, Collected};
 use slim::engine::Engine;
 use slim::image::{ImageRef, ImageSpec, UserSpec};
@@ -477,12 +478,17 @@ fn rebuild_image(
         created_by: &format!("slim build {}", request.source_text),
     });
     let archive = workdir.join("image.tar");
-    rebuild::write_docker_archive(
-        &archive,
-        &config,
-        &layer_path,
-        &layer.diff_id,
-        Some(output_name),
+    archive::write_image(
+        &ImageLocation::DockerArchive {
+            path: archive.clone(),
+            reference: None,
+        },
+        &ImageToWrite {
+            config: &config,
+            layer: &layer_path,
+            name: Some(output_name),
+        },
+        &WriteOptions::default(),
     )
     .context("writing the image archive")?;
     let _ = std::fs::remove_file(&collected.kept_tar);
