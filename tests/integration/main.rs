@@ -1,6 +1,7 @@
 //! End-to-end tests against the real container engine: build fixture apps locally, slim them,
 //! run the slim images.
 
+mod archive;
 mod examples;
 mod sensor;
 mod support;
