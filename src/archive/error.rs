@@ -62,7 +62,7 @@ pub enum ArchiveError {
         symlink: String,
         target: String,
     },
-    #[error("layer {layer}: {path}: hardlink target {target} is outside the image root")]
+    #[error("layer {layer}: {path}: hardlink target {target} climbs out of the image root")]
     HardlinkEscape {
         layer: String,
         path: String,

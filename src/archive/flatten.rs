@@ -441,10 +441,8 @@ impl LayerApplier<'_> {
             path: name.into(),
             target: target.clone(),
         };
-        let target_path = join_lexical("/", &target).ok_or_else(escape)?;
-        if target.split('/').any(|p| p == "..") {
-            return Err(escape());
-        }
+        // Link names are literal paths from the root; like entry names, no `..`.
+        let target_path = format!("/{}", components(&target).ok_or_else(escape)?.join("/"));
         let slot = self.tree.paths.get(&target_path).copied();
         let slot = match slot {
             Some(slot) if self.tree.nodes[slot.node].kind != NodeKind::Dir => slot,
