@@ -1,6 +1,7 @@
 //! slim: make container images small and safe.
 
 pub mod analyze;
+pub mod archive;
 pub mod collect;
 pub mod digest;
 pub mod dockerfile;

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use slim::archive::{self, ImageLocation, ImageToWrite, WriteOptions};
 use slim::engine::{Builder, Engine};
 use slim::image::{ImageRef, ImageSpec};
 use slim::rebuild::{self, BASE_NAME_LABEL, ConfigInput, KeptIndex, LayerSummary};
@@ -390,12 +391,17 @@ fn rebuild_image(prepared: &Prepared, request: &SlimRequest, output_name: &str) 
         created_by: &format!("slim build {}", request.source_text),
     });
     let archive = workdir.join("image.tar");
-    rebuild::write_docker_archive(
-        &archive,
-        &config,
-        &layer_path,
-        &layer.diff_id,
-        Some(output_name),
+    archive::write_image(
+        &ImageLocation::DockerArchive {
+            path: archive.clone(),
+            reference: None,
+        },
+        &ImageToWrite {
+            config: &config,
+            layer: &layer_path,
+            name: Some(output_name),
+        },
+        &WriteOptions::default(),
     )
     .context("writing the image archive")?;
     Ok(Rebuilt { layer, archive })

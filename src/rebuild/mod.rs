@@ -1,6 +1,6 @@
-//! From the kept files to a new single-layer, non-root image.
+//! From the kept files to a new single-layer, non-root image (written out as an image file
+//! by [`crate::archive::write_image`]).
 
-pub mod archive;
 pub mod config;
 pub mod dockerfile;
 pub mod gather;
@@ -13,7 +13,6 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-pub use archive::write_docker_archive;
 pub use config::{BASE_DIGEST_LABEL, BASE_NAME_LABEL, ConfigInput, image_config};
 pub use kept::KeptIndex;
 pub use layer::{LayerPlan, LayerSummary, write_layer};

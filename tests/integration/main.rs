@@ -1,6 +1,7 @@
 //! End-to-end tests against the real container engine: build fixture apps locally, slim them,
 //! run the slim images.
 
+mod archive;
 mod dockerfile;
 mod examples;
 mod lint;
@@ -433,6 +434,12 @@ fn same_source_and_probes_give_the_same_image() {
     assert_exit(&first, 0);
     assert_exit(&second, 0);
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!(a["output"]["id"], b["output"]["id"], "two runs gave different images");
-    assert_eq!(image_id("slim-test/reproducible-a:1"), image_id("slim-test/reproducible-b:1"));
+    assert_eq!(
+        a["output"]["id"], b["output"]["id"],
+        "two runs gave different images"
+    );
+    assert_eq!(
+        image_id("slim-test/reproducible-a:1"),
+        image_id("slim-test/reproducible-b:1")
+    );
 }
