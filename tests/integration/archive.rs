@@ -171,6 +171,7 @@ fn slim_busybox(dir: &Path, tag: &str) -> (PathBuf, Vec<u8>) {
         writable: Default::default(),
         workdir: None,
         mtime_clamp: source.spec.created_epoch().unwrap_or(0),
+        package_db: None,
     };
     let layer_path = dir.join("layer.tar");
     let layer = rebuild::write_layer(&kept, &plan, &layer_path).unwrap();
