@@ -38,6 +38,34 @@ pub enum Command {
     Lint(LintArgs),
     /// Push an image to a registry with the credentials of your Docker config
     Push(PushArgs),
+    /// Two images side by side: size, layers, files, user, shell, setuid files, package
+    /// managers and layer efficiency
+    Compare(CompareArgs),
+    /// The slim images in the engine, with their sources and how much smaller they are
+    Images(ImagesArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// An image in the engine (NAME[:TAG] or ID) or an image file
+    /// (docker-archive:PATH, oci:DIR, oci-archive:PATH).
+    #[arg(value_name = "IMAGE_A")]
+    pub left: String,
+
+    /// The image to compare it with, in the same forms.
+    #[arg(value_name = "IMAGE_B")]
+    pub right: String,
+
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImagesArgs {
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

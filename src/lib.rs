@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod archive;
 pub mod collect;
+pub mod compare;
 pub mod digest;
 pub mod dockerfile;
 pub mod engine;
@@ -14,4 +15,5 @@ pub mod rebuild;
 pub mod report;
 pub mod resolve;
 pub mod sensor;
+pub mod survey;
 pub mod verify;

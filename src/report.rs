@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::analyze::{ExecCheck, HttpCheck};
+use crate::compare::Comparison;
 use crate::resolve::keep::Kept;
 use crate::resolve::packagedb::PackageDb;
 use crate::resolve::profile::ProfileFiring;
@@ -78,6 +79,10 @@ pub struct BuildReport {
     pub excluded: Vec<String>,
     /// --include-exe names not found on the image's PATH
     pub missing_exe: Vec<String>,
+    /// the original and the slim image side by side (layers, shell, setuid, package managers,
+    /// efficiency)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
     /// `NAME@sha256:…` of the pushed slim image, the reference to deploy (--push)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<String>,
@@ -120,10 +125,20 @@ impl BuildReport {
                 format!("{} ({})", self.output.user, self.user_source),
             ),
         ];
+        let mut rows = rows.to_vec();
+        if let Some(comparison) = &self.comparison {
+            let wanted = ["layers", "shell", "setuid", "pkg mgr", "efficiency"];
+            rows.extend(
+                comparison
+                    .rows()
+                    .into_iter()
+                    .filter(|(label, _, _)| wanted.contains(label)),
+            );
+        }
         let mut out = String::new();
-        let _ = writeln!(out, "{:<8}{:<34}slim", "", "original");
+        let _ = writeln!(out, "{:<12}{:<34}slim", "", "original");
         for (label, left, right) in rows {
-            let _ = writeln!(out, "{label:<8}{left:<34}{right}");
+            let _ = writeln!(out, "{label:<12}{left:<34}{right}");
         }
         let verdict = match &self.verification {
             None => "skipped (--verify=false)".to_string(),
@@ -134,9 +149,9 @@ impl BuildReport {
                 v.checks.len()
             ),
         };
-        let _ = writeln!(out, "{:<8}{:<34}{}", "verify", "", verdict);
+        let _ = writeln!(out, "{:<12}{:<34}{}", "verify", "", verdict);
         if let Some(pinned) = &self.pinned {
-            let _ = writeln!(out, "{:<10}{pinned}", "pushed");
+            let _ = writeln!(out, "{:<12}{pinned}", "pushed");
         }
         if !self.profiles_fired.is_empty() {
             let fired: Vec<String> = self
@@ -144,7 +159,7 @@ impl BuildReport {
                 .iter()
                 .map(|p| format!("{} (+{})", p.name, p.kept))
                 .collect();
-            let _ = writeln!(out, "{:<10}{}", "profiles", fired.join(", "));
+            let _ = writeln!(out, "{:<12}{}", "profiles", fired.join(", "));
         }
         let stages: Vec<String> = self
             .stages

@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use slim::archive::{self, ImageLocation, ImageToWrite, WriteOptions};
+use slim::compare::{Comparison, ImageFacts};
 use slim::engine::{Builder, Engine};
 use slim::image::{ImageRef, ImageSpec};
 use slim::rebuild::{self, BASE_NAME_LABEL, ConfigInput, KeptIndex, LayerSummary};
 use slim::report::{BuildReport, ImageSummary, human_bytes};
+use slim::survey::{Survey, SurveyBuilder};
 use slim::verify::{self, Verification};
 
 use super::dockerfile::{context_of, write_dockerfile};
@@ -280,7 +282,7 @@ async fn build(
         request,
         &output_name,
         &loaded,
-        &rebuilt.layer,
+        &rebuilt,
         verification.clone(),
         timeline,
     );
@@ -370,6 +372,8 @@ async fn check_output_name(
 struct Rebuilt {
     layer: LayerSummary,
     archive: PathBuf,
+    /// what the slim layer holds, for the comparison
+    survey: Survey,
 }
 
 fn rebuild_image(prepared: &Prepared, request: &SlimRequest, output_name: &str) -> Result<Rebuilt> {
@@ -404,7 +408,15 @@ fn rebuild_image(prepared: &Prepared, request: &SlimRequest, output_name: &str) 
         &WriteOptions::default(),
     )
     .context("writing the image archive")?;
-    Ok(Rebuilt { layer, archive })
+    let mut survey = SurveyBuilder::new();
+    survey
+        .add_layer(std::fs::File::open(&layer_path).context("reading the slim layer back")?)
+        .context("reading the slim layer back")?;
+    Ok(Rebuilt {
+        layer,
+        archive,
+        survey: survey.finish(),
+    })
 }
 
 /// Load the archive; drop the image the name pointed at before if it is now unused.
@@ -426,14 +438,25 @@ fn build_report(
     request: &SlimRequest,
     output_name: &str,
     loaded: &ImageSpec,
-    layer: &LayerSummary,
+    rebuilt: &Rebuilt,
     verification: Option<Verification>,
     timeline: Timeline,
 ) -> BuildReport {
     let source = &prepared.source;
+    let layer = &rebuilt.layer;
     let total = prepared.collected.outcome.total;
     let resolution = &prepared.collected.outcome.resolution;
+    let comparison = Comparison {
+        left: ImageFacts::from_tree(
+            &request.source_text,
+            source,
+            total.files + total.symlinks,
+            &prepared.collected.outcome.facts,
+        ),
+        right: ImageFacts::from_survey(output_name, loaded, loaded.size, &rebuilt.survey),
+    };
     BuildReport {
+        comparison: Some(comparison),
         slim_version: env!("CARGO_PKG_VERSION").into(),
         source: ImageSummary {
             reference: request.source_text.clone(),

@@ -1,6 +1,7 @@
 //! One module per subcommand; this one runs them and turns outcomes into exit codes.
 
 mod build;
+mod compare;
 mod dockerfile;
 mod lint;
 mod profiles;
@@ -43,9 +44,19 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::Lint(args)) => lint::run(args, &Printer::new(false, false)),
         Some(Command::Push(args)) => push::run(args, &Printer::new(false, false)).await,
+        Some(Command::Compare(args)) => {
+            let printer = Printer::new(false, args.json);
+            compare::compare(args, &printer).await
+        }
+        Some(Command::Images(args)) => images_command(args).await,
         None => build::run(cli.build.clone(), &output_printer(&cli.build.output)).await,
     };
     ExitCode::from(outcome as u8)
+}
+
+async fn images_command(args: crate::cli::ImagesArgs) -> Outcome {
+    let printer = Printer::new(false, args.json);
+    compare::images(args, &printer).await
 }
 
 fn output_printer(output: &crate::cli::OutputArgs) -> Printer {

@@ -97,6 +97,37 @@ impl Engine {
         Ok(())
     }
 
+    /// `docker save` one image into a file.
+    pub async fn save_image(&self, reference: &str, dest: &Path) -> Result<(), EngineError> {
+        let mut stream = self.docker.export_image(reference);
+        let mut file = tokio::fs::File::create(dest)
+            .await
+            .map_err(|e| EngineError::io(format!("creating {}", dest.display()), e))?;
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| EngineError::api(format!("saving image {reference}"), e))?;
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                .await
+                .map_err(|e| EngineError::io(format!("writing {}", dest.display()), e))?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(|e| EngineError::io(format!("writing {}", dest.display()), e))?;
+        Ok(())
+    }
+
+    /// All images the engine has, with their labels and sizes.
+    pub async fn list_images(&self) -> Result<Vec<bollard::models::ImageSummary>, EngineError> {
+        let options = bollard::query_parameters::ListImagesOptions {
+            all: false,
+            ..Default::default()
+        };
+        self.docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| EngineError::api("listing images", e))
+    }
+
     /// Remove an image (only by ID or a tag slim owns).
     pub async fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
         let options = RemoveImageOptions {

@@ -10,8 +10,10 @@ use thiserror::Error;
 
 use super::exclude::ExcludeList;
 use super::live::LiveTree;
-use super::pack::{PackError, PackStats, TreeStats, summarize, write_kept_tar};
+use super::pack::{PackError, PackStats, TreeStats, summarize_visiting, write_kept_tar};
 use super::resolver::{Resolution, ResolveError, ResolveRequest, resolve};
+use super::tree::{FileTree, Kind};
+use crate::survey::TreeFacts;
 
 /// File names inside the output directory.
 pub const KEPT_TAR: &str = "kept.tar";
@@ -25,6 +27,9 @@ pub struct PackOutcome {
     pub packed: PackStats,
     /// the whole image, for "kept N of M"
     pub total: TreeStats,
+    /// the source's shell, package managers and setuid files, for the comparison
+    #[serde(default)]
+    pub facts: crate::survey::TreeFacts,
 }
 
 #[derive(Debug, Error)]
@@ -57,8 +62,15 @@ pub fn run_pack(root: &Path, request: &Path, out: &Path) -> Result<PackOutcome, 
     let exclude = ExcludeList::new(&request.exclude)?;
     // Counting the whole tree is a cold walk of every directory (seconds on a fuse-backed
     // overlay); it needs nothing from the resolution, so it runs alongside it.
-    let (total, packed) = std::thread::scope(|scope| {
-        let counting = scope.spawn(|| summarize(&tree, &exclude));
+    let ((total, facts), packed) = std::thread::scope(|scope| {
+        let counting = scope.spawn(|| {
+            let mut facts = TreeFacts::default();
+            let total = summarize_visiting(&tree, &exclude, &mut |path, entry| {
+                facts.visit(path, entry.kind == Kind::File, entry.mode)
+            });
+            facts.look_up(|path| tree.entry(path).is_some());
+            (total, facts)
+        });
         let packing = || -> Result<(Resolution, PackStats), AgentError> {
             let resolution = resolve(&tree, &request)?;
             std::fs::create_dir_all(out).map_err(io(out))?;
@@ -75,6 +87,7 @@ pub fn run_pack(root: &Path, request: &Path, out: &Path) -> Result<PackOutcome, 
         resolution,
         packed,
         total,
+        facts,
     };
     let outcome_path = out.join(OUTCOME_JSON);
     std::fs::write(&outcome_path, serde_json::to_vec(&outcome)?).map_err(io(&outcome_path))?;

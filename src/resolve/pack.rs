@@ -204,6 +204,15 @@ pub struct TreeStats {
 
 /// Walk the whole tree, skipping excluded prefixes.
 pub fn summarize(tree: &dyn FileTree, exclude: &ExcludeList) -> TreeStats {
+    summarize_visiting(tree, exclude, &mut |_, _| {})
+}
+
+/// [`summarize`], showing every entry walked to `visit` as well.
+pub fn summarize_visiting(
+    tree: &dyn FileTree,
+    exclude: &ExcludeList,
+    visit: &mut dyn FnMut(&str, &Entry),
+) -> TreeStats {
     let mut stats = TreeStats::default();
     let mut seen_links = std::collections::HashSet::new();
     let mut stack = vec![String::from("/")];
@@ -216,6 +225,7 @@ pub fn summarize(tree: &dyn FileTree, exclude: &ExcludeList) -> TreeStats {
             let Some(entry) = tree.entry(&path) else {
                 continue;
             };
+            visit(&path, &entry);
             match entry.kind {
                 Kind::Dir => {
                     stats.dirs += 1;

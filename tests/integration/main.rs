@@ -2,6 +2,7 @@
 //! run the slim images.
 
 mod archive;
+mod compare;
 mod dockerfile;
 mod examples;
 mod lint;
