@@ -250,6 +250,24 @@ fn split(path: &str) -> (&str, &str) {
     }
 }
 
+/// Survey an image file's layers (each streamed and digest-checked).
+pub fn survey_source(
+    source: &crate::archive::ImageSource,
+) -> Result<Survey, crate::archive::ArchiveError> {
+    let mut builder = SurveyBuilder::new();
+    for index in 0..source.layers.len() {
+        let mut stream = source.layer_stream(index)?;
+        let read = builder.add_layer(&mut stream);
+        // A broken layer is reported with its digest and the path it broke at.
+        stream.finish()?;
+        read.map_err(|e| crate::archive::ArchiveError::Malformed {
+            object: format!("layer {index} of {}", source.location),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(builder.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,22 +376,4 @@ mod tests {
             "opt/tool is hidden by the opaque directory"
         );
     }
-}
-
-/// Survey an image file's layers (each streamed and digest-checked).
-pub fn survey_source(
-    source: &crate::archive::ImageSource,
-) -> Result<Survey, crate::archive::ArchiveError> {
-    let mut builder = SurveyBuilder::new();
-    for index in 0..source.layers.len() {
-        let mut stream = source.layer_stream(index)?;
-        let read = builder.add_layer(&mut stream);
-        // A broken layer is reported with its digest and the path it broke at.
-        stream.finish()?;
-        read.map_err(|e| crate::archive::ArchiveError::Malformed {
-            object: format!("layer {index} of {}", source.location),
-            reason: e.to_string(),
-        })?;
-    }
-    Ok(builder.finish())
 }
