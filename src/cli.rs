@@ -128,6 +128,17 @@ pub struct BuildArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub verify: bool,
 
+    /// Where the slim image goes: `docker` (load it into the engine as NAME.slim:TAG),
+    /// `docker-archive:PATH`, `oci:DIR` or `oci-archive:PATH` (an image file; the engine still
+    /// runs it once to verify it, then forgets it).
+    #[arg(long = "output", value_name = "WHERE", default_value = "docker")]
+    pub destination: String,
+
+    /// Rebuild from a recorded report and an image file, with no engine and no analysis: the
+    /// same kept files and user changes as the run that wrote REPORT.
+    #[arg(long, value_name = "REPORT")]
+    pub from_report: Option<PathBuf>,
+
     /// Push the slim image to this registry reference (NAME[:TAG]) with the credentials of your
     /// Docker config, and print the pinned reference (NAME@sha256:…) to deploy.
     #[arg(long, value_name = "REF")]

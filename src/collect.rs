@@ -156,6 +156,7 @@ fn unpack_collected(archive: &Path, kept_tar: &Path) -> Result<PackOutcome, Coll
 }
 
 /// Paths never taken from the image: kernel and engine mounts, and slim's own directory.
+/// (Docker also recreates /etc/mtab in every container, pointing it at /proc/mounts.)
 pub const NEVER_KEPT: &[&str] = &[
     "/proc",
     "/sys",
@@ -164,6 +165,7 @@ pub const NEVER_KEPT: &[&str] = &[
     "/etc/hosts",
     "/etc/hostname",
     "/etc/resolv.conf",
+    "/etc/mtab",
     "/.dockerenv",
 ];
 

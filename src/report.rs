@@ -23,6 +23,9 @@ pub struct ImageSummary {
     /// regular files, symlinks and hardlinks (directories not counted)
     pub files: u64,
     pub user: String,
+    /// the manifest digest, where one exists (an OCI output, a pushed image)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// How long one stage took.
@@ -79,6 +82,10 @@ pub struct BuildReport {
     pub excluded: Vec<String>,
     /// --include-exe names not found on the image's PATH
     pub missing_exe: Vec<String>,
+    /// what `--from-report` needs to make the same layer and config again without an engine:
+    /// the user's edits, the labels and the creation time written into the config
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<crate::rebuild::RebuildRecord>,
     /// the original and the slim image side by side (layers, shell, setuid, package managers,
     /// efficiency)
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -15,6 +15,7 @@
 pub mod bundle;
 pub mod digest;
 pub mod error;
+pub mod export;
 pub mod flatten;
 pub mod json;
 pub mod layer;

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use slim::archive::{self, ImageLocation, ImageToWrite, WriteOptions};
+use slim::archive::{self, ImageLocation, ImageToWrite, WriteOptions, WrittenImage};
 use slim::compare::{Comparison, ImageFacts};
 use slim::engine::{Builder, Engine};
 use slim::image::{ImageRef, ImageSpec};
-use slim::rebuild::{self, BASE_NAME_LABEL, ConfigInput, KeptIndex, LayerSummary};
+use slim::rebuild::{self, Assembled, BASE_NAME_LABEL, KeptIndex, LayerSummary, RebuildRecord};
 use slim::report::{BuildReport, ImageSummary, human_bytes};
 use slim::survey::{Survey, SurveyBuilder};
 use slim::verify::{self, Verification};
@@ -30,6 +30,28 @@ struct BuildOptions {
     from_dockerfile: Option<FromDockerfile>,
     /// where to push the result
     push: Option<ImageRef>,
+    /// where the slim image goes
+    target: OutputTarget,
+}
+
+/// `--output`: the engine, or an image file.
+pub enum OutputTarget {
+    Engine,
+    File(ImageLocation),
+}
+
+impl OutputTarget {
+    pub fn parse(text: &str) -> Result<Self> {
+        if text == "docker" {
+            return Ok(OutputTarget::Engine);
+        }
+        match super::slimming::image_file(text)? {
+            Some(location) => Ok(OutputTarget::File(location)),
+            None => bail!(UsageError(format!(
+                "--output {text:?}: expected docker, docker-archive:PATH, oci:DIR or oci-archive:PATH"
+            ))),
+        }
+    }
 }
 
 /// `--dockerfile`: the image to slim is built first.
@@ -84,6 +106,9 @@ impl FromDockerfile {
 }
 
 pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
+    if let Some(report) = args.from_report.clone() {
+        return super::from_report::run(args, report, printer).await;
+    }
     let parsed = (|| -> Result<(SlimRequest, BuildOptions)> {
         let from_dockerfile = FromDockerfile::new(&args);
         let image = match (&args.image, &from_dockerfile) {
@@ -123,6 +148,7 @@ pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
                 .as_deref()
                 .map(super::push::parse_target)
                 .transpose()?,
+            target: OutputTarget::parse(&args.destination)?,
         };
         let mut request = request;
         if let Some(digest) = &args.verify_source {
@@ -180,7 +206,12 @@ async fn build(
         .stage(
             printer,
             "rebuild",
-            async |_| rebuild_image(&prepared, request, &output_name),
+            async |_| {
+                // Only an image that goes into the engine gets a tag in its archive.
+                let tag =
+                    matches!(options.target, OutputTarget::Engine).then_some(output_name.as_str());
+                rebuild_image(&prepared, request, tag)
+            },
             |r: &Rebuilt| {
                 format!(
                     "one layer, {} · user {}",
@@ -190,14 +221,39 @@ async fn build(
             },
         )
         .await?;
-    let loaded = timeline
-        .stage(
-            printer,
-            "load",
-            async |_| load(engine, &rebuilt.archive, &output_name).await,
-            |l: &ImageSpec| format!("{output_name} · {}", short(&l.id)),
-        )
-        .await?;
+    let (loaded, written) = match &options.target {
+        OutputTarget::Engine => {
+            let loaded = timeline
+                .stage(
+                    printer,
+                    "load",
+                    async |_| load(engine, &rebuilt.archive, &output_name).await,
+                    |l: &ImageSpec| format!("{output_name} · {}", short(&l.id)),
+                )
+                .await?;
+            (loaded, None)
+        }
+        OutputTarget::File(location) => {
+            let written = timeline
+                .stage(
+                    printer,
+                    "write",
+                    async |_| write_file(location, &prepared, &output_name, options.force),
+                    |w: &WrittenImage| {
+                        format!(
+                            "{location} · {}",
+                            w.manifest_digest.as_ref().unwrap_or(&w.config_digest)
+                        )
+                    },
+                )
+                .await?;
+            // Verification runs the image, so the engine gets a copy it forgets afterwards.
+            let loaded =
+                load_temporary(engine, &rebuilt.archive, &written.config_digest.to_string())
+                    .await?;
+            (loaded, Some(written))
+        }
+    };
     let verification = if options.verify {
         let verification = timeline
             .stage(
@@ -286,6 +342,13 @@ async fn build(
         verification.clone(),
         timeline,
     );
+    if let (OutputTarget::File(location), Some(written)) = (&options.target, &written) {
+        report.output.reference = location.to_string();
+        report.output.digest = written.manifest_digest.as_ref().map(ToString::to_string);
+    }
+    if let Some(pinned) = &pinned {
+        report.output.digest = pinned.split_once('@').map(|(_, d)| d.to_string());
+    }
     report.pinned = pinned;
     let json = serde_json::to_string_pretty(&report).context("serializing the report")?;
     std::fs::write(&request.report, format!("{json}\n"))
@@ -374,40 +437,50 @@ struct Rebuilt {
     archive: PathBuf,
     /// what the slim layer holds, for the comparison
     survey: Survey,
+    /// what decided the layer and config, for --from-report
+    record: RebuildRecord,
 }
 
-fn rebuild_image(prepared: &Prepared, request: &SlimRequest, output_name: &str) -> Result<Rebuilt> {
+/// Names of the rebuilt layer and config in the work directory.
+const LAYER_FILE: &str = "layer.tar";
+const CONFIG_FILE: &str = "config.json";
+
+fn rebuild_image(
+    prepared: &Prepared,
+    request: &SlimRequest,
+    output_name: Option<&str>,
+) -> Result<Rebuilt> {
     let workdir = prepared.workdir.path();
     let kept = KeptIndex::open(&prepared.collected.kept_tar)?;
-    let layer_path = workdir.join("layer.tar");
-    let layer = rebuild::write_layer(&kept, &prepared.layer_plan, &layer_path)?;
-    let created = prepared
-        .source
-        .created
-        .clone()
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
-    let config = rebuild::image_config(&ConfigInput {
-        source: &prepared.source,
-        user: &prepared.user.config_user(),
-        diff_id: &layer.diff_id,
-        created: &created,
-        extra_labels: provenance_labels(&prepared.source, &request.source_text),
-        created_by: &format!("slim build {}", request.source_text),
-    });
+    let record = RebuildRecord {
+        layer_plan: prepared.layer_plan.clone(),
+        labels: provenance_labels(&prepared.source, &request.source_text),
+        created: prepared
+            .source
+            .created
+            .clone()
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".into()),
+        created_by: format!("slim build {}", request.source_text),
+    };
+    let Assembled {
+        layer,
+        layer_path,
+        config,
+    } = rebuild::assemble(&kept, &record, &prepared.source, workdir)?;
+    std::fs::write(workdir.join(CONFIG_FILE), &config)
+        .context("writing the slim image's config")?;
     let archive = workdir.join("image.tar");
-    archive::write_image(
-        &ImageLocation::DockerArchive {
-            path: archive.clone(),
-            reference: None,
-        },
-        &ImageToWrite {
-            config: &config,
-            layer: &layer_path,
-            name: Some(output_name),
-        },
-        &WriteOptions::default(),
-    )
-    .context("writing the image archive")?;
+    let image = ImageToWrite {
+        config: &config,
+        layer: &layer_path,
+        name: output_name,
+    };
+    let location = ImageLocation::DockerArchive {
+        path: archive.clone(),
+        reference: None,
+    };
+    archive::write_image(&location, &image, &WriteOptions::default())
+        .context("writing the image archive")?;
     let mut survey = SurveyBuilder::new();
     survey
         .add_layer(std::fs::File::open(&layer_path).context("reading the slim layer back")?)
@@ -416,7 +489,52 @@ fn rebuild_image(prepared: &Prepared, request: &SlimRequest, output_name: &str) 
         layer,
         archive,
         survey: survey.finish(),
+        record,
     })
+}
+
+/// Write the slim image as an image file; an existing file is replaced only with --force.
+fn write_file(
+    location: &ImageLocation,
+    prepared: &Prepared,
+    output_name: &str,
+    force: bool,
+) -> Result<WrittenImage> {
+    let path = location.path();
+    if path.exists() && !force && !matches!(location, ImageLocation::OciDir { .. }) {
+        bail!(UsageError(format!(
+            "{} already exists; choose another --output or pass --force to replace it",
+            path.display()
+        )));
+    }
+    if force && path.is_file() {
+        std::fs::remove_file(path).with_context(|| format!("replacing {}", path.display()))?;
+    }
+    let config = std::fs::read(prepared.workdir.path().join(CONFIG_FILE))
+        .context("reading the slim image's config")?;
+    let layer = prepared.workdir.path().join(LAYER_FILE);
+    let image = ImageToWrite {
+        config: &config,
+        layer: &layer,
+        name: Some(output_name),
+    };
+    Ok(archive::write_image(
+        location,
+        &image,
+        &WriteOptions::default(),
+    )?)
+}
+
+/// Load an untagged copy for slim's own use; it is removed when slim exits.
+async fn load_temporary(engine: &Engine, archive: &Path, id: &str) -> Result<ImageSpec> {
+    if engine.inspect_image(id).await?.is_none() {
+        engine.load_archive(archive).await?;
+        engine.track_temporary_image(id);
+    }
+    engine
+        .inspect_image(id)
+        .await?
+        .with_context(|| format!("the engine did not list {id} after loading it"))
 }
 
 /// Load the archive; drop the image the name pointed at before if it is now unused.
@@ -457,6 +575,7 @@ fn build_report(
     };
     BuildReport {
         comparison: Some(comparison),
+        rebuild: Some(rebuilt.record.clone()),
         slim_version: env!("CARGO_PKG_VERSION").into(),
         source: ImageSummary {
             reference: request.source_text.clone(),
@@ -464,6 +583,7 @@ fn build_report(
             size: source.size,
             files: total.files + total.symlinks,
             user: source.user.clone(),
+            digest: source.repo_digest().map(str::to_string),
         },
         output: ImageSummary {
             reference: output_name.to_string(),
@@ -471,6 +591,7 @@ fn build_report(
             size: loaded.size,
             files: layer.files + layer.symlinks + layer.hardlinks,
             user: prepared.user.config_user(),
+            digest: None,
         },
         user_source: serde_json::to_value(prepared.user.source)
             .ok()

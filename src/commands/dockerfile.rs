@@ -59,8 +59,9 @@ pub async fn run(args: DockerfileArgs, printer: &Printer) -> Outcome {
                 reference: request.source_text.clone(),
                 id: prepared.source.id.clone(),
                 size: prepared.source.size,
-                files: total.files + total.symlinks,
+                                files: total.files + total.symlinks,
                 user: prepared.source.user.clone(),
+                digest: prepared.source.repo_digest().map(str::to_string),
             },
             output: ImageSummary {
                 reference: dockerfile.display().to_string(),

@@ -3,6 +3,7 @@
 mod build;
 mod compare;
 mod dockerfile;
+mod from_report;
 mod lint;
 mod profiles;
 mod push;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use slim::analyze::{self, Analysis, AnalysisOptions, ContinueAfter};
+use slim::archive::ImageLocation;
 use slim::collect::{self, Collected, KeepControls};
 use slim::engine::Engine;
 use slim::image::{ImageRef, ImageSpec, UserSpec};
@@ -29,6 +30,8 @@ pub struct SlimRequest {
     pub analysis: AnalysisOptions,
     pub controls: KeepControls,
     pub report: PathBuf,
+    /// the source given as an image file (docker-archive:, oci:, oci-archive:)
+    pub source_file: Option<ImageLocation>,
     /// refuse to work on any other source than this digest (`--verify-source`)
     pub verify_source: Option<String>,
 }
@@ -41,7 +44,11 @@ impl SlimRequest {
         keep: KeepArgs,
         report: PathBuf,
     ) -> Result<Self> {
-        let source = ImageRef::parse(image).map_err(|e| UsageError(e.to_string()))?;
+        let source_file = image_file(image)?;
+        let source = match &source_file {
+            Some(location) => naming_reference(location),
+            None => ImageRef::parse(image).map_err(|e| UsageError(e.to_string()))?,
+        };
         let user = user
             .map(UserSpec::parse)
             .transpose()
@@ -64,6 +71,7 @@ impl SlimRequest {
         Ok(SlimRequest {
             source,
             source_text: image.to_string(),
+            source_file,
             user,
             analysis: AnalysisOptions {
                 http_probe: analysis.http_probe,
@@ -351,6 +359,9 @@ fn check_source_digest(source: &ImageSpec, name: &str, expected: &str) -> Result
 }
 
 async fn locate_source(engine: &Engine, request: &SlimRequest, stage: &Stage) -> Result<ImageSpec> {
+    if let Some(location) = &request.source_file {
+        return load_image_file(engine, location, stage).await;
+    }
     if let Some(spec) = engine.inspect_image(&request.source_text).await? {
         return Ok(spec);
     }
@@ -377,6 +388,87 @@ async fn locate_source(engine: &Engine, request: &SlimRequest, stage: &Stage) ->
                 request.source_text
             )
         })
+}
+
+/// `docker-archive:PATH`, `oci:DIR` or `oci-archive:PATH`, if `text` names an image file.
+pub fn image_file(text: &str) -> Result<Option<ImageLocation>> {
+    let is_file = slim::archive::location::TRANSPORTS
+        .iter()
+        .any(|t| text.starts_with(&format!("{t}:")));
+    if !is_file {
+        return Ok(None);
+    }
+    Ok(Some(text.parse().map_err(
+        |e: slim::archive::LocationError| UsageError(e.to_string()),
+    )?))
+}
+
+/// The name an image file's slim result is derived from: its REF, else the file's stem.
+fn naming_reference(location: &ImageLocation) -> ImageRef {
+    let from_ref = location.reference().and_then(|r| ImageRef::parse(r).ok());
+    from_ref.unwrap_or_else(|| {
+        let stem = location
+            .path()
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let name: String = stem
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let name = name
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_string();
+        ImageRef::parse(if name.is_empty() { "image" } else { &name }).unwrap_or_else(|_| {
+            ImageRef {
+                name: "image".into(),
+                tag: None,
+                digest: None,
+                is_id: false,
+            }
+        })
+    })
+}
+
+/// Read an image file (every digest checked) and load it into the engine, untagged, for the
+/// analysis; it is removed again when slim exits unless the engine had it already.
+async fn load_image_file(
+    engine: &Engine,
+    location: &ImageLocation,
+    stage: &Stage,
+) -> Result<ImageSpec> {
+    stage.step(&format!("reading {location} and checking its digests"));
+    let work = tempfile::Builder::new()
+        .prefix("slim-source-")
+        .tempdir()
+        .context("creating a temporary directory")?;
+    let archive = work.path().join("source.tar");
+    let (location_owned, archive_owned, staging) = (
+        location.clone(),
+        archive.clone(),
+        work.path().join("layers"),
+    );
+    let id = tokio::task::spawn_blocking(move || -> Result<String> {
+        let source = slim::archive::ImageSource::open(&location_owned)?;
+        slim::archive::export::to_docker_archive(&source, &archive_owned, &staging)?;
+        Ok(source.config_digest.to_string())
+    })
+    .await??;
+    if engine.inspect_image(&id).await?.is_none() {
+        stage.step("loading it into the engine for the analysis");
+        engine.load_archive(&archive).await?;
+        engine.track_temporary_image(&id);
+    }
+    engine
+        .inspect_image(&id)
+        .await?
+        .with_context(|| format!("the engine did not list {id} after loading {location}"))
 }
 
 /// No mtime in the layer is later than SOURCE_DATE_EPOCH or, without it, the source's creation.

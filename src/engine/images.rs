@@ -128,6 +128,20 @@ impl Engine {
             .map_err(|e| EngineError::api("listing images", e))
     }
 
+    /// Remove an image slim loaded for itself, even if something still names it.
+    pub(super) async fn remove_image_forced(&self, id: &str) -> Result<(), EngineError> {
+        let options = RemoveImageOptions {
+            force: true,
+            noprune: false,
+            ..Default::default()
+        };
+        match self.docker.remove_image(id, Some(options), None).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(EngineError::api(format!("removing image {id}"), e)),
+        }
+    }
+
     /// Remove an image (only by ID or a tag slim owns).
     pub async fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
         let options = RemoveImageOptions {

@@ -34,6 +34,9 @@ pub struct Engine {
     host: String,
     run_id: String,
     created: Arc<Mutex<Vec<String>>>,
+    /// images slim loaded only for its own use (a source given as a file, a slim image
+    /// written to a file but run for verification)
+    temporary_images: Arc<Mutex<Vec<String>>>,
 }
 
 impl Engine {
@@ -61,6 +64,7 @@ impl Engine {
             host,
             run_id,
             created: Arc::default(),
+            temporary_images: Arc::default(),
         })
     }
 
@@ -106,6 +110,20 @@ impl Engine {
         ids.dedup();
         for id in ids {
             let _ = self.force_remove(&id).await;
+        }
+        let images: Vec<String> = match self.temporary_images.lock() {
+            Ok(mut images) => images.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        for id in images {
+            let _ = self.remove_image_forced(&id).await;
+        }
+    }
+
+    /// Remove `image` (an ID) when slim exits, like the containers it created.
+    pub fn track_temporary_image(&self, image: &str) {
+        if let Ok(mut images) = self.temporary_images.lock() {
+            images.push(image.to_string());
         }
     }
 }

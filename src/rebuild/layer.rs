@@ -200,6 +200,12 @@ pub fn write_layer(
 
     for (path, entry) in entries.iter_mut() {
         entry.mtime = entry.mtime.min(clamp).max(0);
+        // A container's own files (hosts, resolv.conf) change /etc's mtime where the resolver
+        // reads it; directories take the clamp time, so every way of reading the source
+        // gives the same layer.
+        if matches!(entry.kind, FinalKind::Dir) && clamp < i64::MAX {
+            entry.mtime = clamp.max(0);
+        }
         if matches!(entry.kind, FinalKind::File(_)) && entry.mode & 0o6000 != 0 {
             entry.mode &= !0o6000;
             summary.dropped_setuid.push(path.clone());

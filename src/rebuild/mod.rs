@@ -1,6 +1,7 @@
 //! From the kept files to a new single-layer, non-root image (written out as an image file
 //! by [`crate::archive::write_image`]).
 
+pub mod assemble;
 pub mod config;
 pub mod dockerfile;
 pub mod gather;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+pub use assemble::{Assembled, RebuildRecord, assemble};
 pub use config::{BASE_DIGEST_LABEL, BASE_NAME_LABEL, ConfigInput, image_config};
 pub use kept::KeptIndex;
 pub use layer::{LayerPlan, LayerSummary, write_layer};

@@ -5,6 +5,7 @@ mod archive;
 mod compare;
 mod dockerfile;
 mod examples;
+mod image_files;
 mod lint;
 mod registry;
 mod sensor;
