@@ -264,6 +264,7 @@ mod tests {
                 size: 500_000_000,
                 files: 20_000,
                 user: String::new(),
+                digest: None,
             },
             output: ImageSummary {
                 reference: "app.slim:1".into(),
@@ -271,6 +272,7 @@ mod tests {
                 size: 10_000_000,
                 files: 300,
                 user: "65532:65532".into(),
+                digest: None,
             },
             user_source: "added".into(),
             reduction: 50.0,
