@@ -7,6 +7,7 @@ mod dockerfile;
 mod examples;
 mod image_files;
 mod lint;
+mod podman;
 mod registry;
 mod sensor;
 mod support;
