@@ -128,3 +128,88 @@ fn tls_client_trusting_the_system_bundle() {
         "{accessible:?}"
     );
 }
+
+#[test]
+fn keep_controls_shape_the_image() {
+    let source = "slim-test/controls:1";
+    build_example("python-script", source, DEBIAN);
+    let (output, report, _dir) = slim_build(&[
+        source,
+        "--tag",
+        "slim-test/controls.slim:1",
+        "--include-shell",
+        "--include-path",
+        "/etc/os-release",
+        "--include-exe",
+        "env",
+        "--exclude-pattern",
+        "/usr/lib/python3.11/json/**",
+        "--keep-package-db",
+    ]);
+    // Leaving out a package the app imports breaks it, and verification says so (exit 3).
+    assert_exit(&output, 3);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("does not answer like the original")
+            && stderr.contains("No module named 'json'"),
+        "{stderr}"
+    );
+    let excluded = report.unwrap()["excluded"].clone();
+    assert!(
+        excluded
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "/usr/lib/python3.11/json/__init__.py"),
+        "{excluded}"
+    );
+
+    let (output, report, _dir) = slim_build(&[
+        source,
+        "--tag",
+        "slim-test/controls.slim:1",
+        "--include-shell",
+        "--include-path",
+        "/etc/os-release",
+        "--include-exe",
+        "env",
+        "--exclude-pattern",
+        "/usr/share/doc/**",
+        "--keep-package-db",
+    ]);
+    assert_exit(&output, 0);
+    let report = report.unwrap();
+    let kept = report["kept"].as_object().unwrap();
+    assert_eq!(kept["/etc/os-release"]["reason"], "include");
+    assert!(kept.contains_key("/usr/bin/env"));
+    // the shell works in the slim image
+    let (code, stdout, stderr) = run_to_exit(
+        "slim-test/controls.slim:1",
+        None,
+        Some(vec!["sh".into(), "-c".into(), "echo shell works".into()]),
+    );
+    assert_eq!((code, stdout.as_str()), (0, "shell works\n"), "{stderr}");
+    // the package database lists only packages that still have files
+    let (_, status, _) = run_to_exit(
+        "slim-test/controls.slim:1",
+        None,
+        Some(vec![
+            // grep is not in the slim image; python is
+            "python3".into(),
+            "-c".into(),
+            "print(open('/var/lib/dpkg/status').read())".into(),
+        ]),
+    );
+    assert!(status.contains("Package: libc6"), "{status}");
+    assert!(status.contains("Package: python3.11-minimal"), "{status}");
+    assert!(
+        !status.contains("Package: nginx-light"),
+        "nginx left in the package db: {status}"
+    );
+    assert!(
+        !report["package_db"]["packages"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
