@@ -14,8 +14,8 @@ use slim::verify::{self, Verification};
 
 use super::dockerfile::{context_of, write_dockerfile};
 use super::slimming::{
-    Prepared, SlimRequest, Timeline, analysis_summary, prepare, provenance_labels, short,
-    with_engine,
+    Prepared, SlimRequest, Timeline, analysis_summary, inspect, prepare_from, provenance_labels,
+    short, with_engine,
 };
 use super::{Outcome, UsageError, report_error};
 use crate::cli::{BuildArgs, BuilderChoice};
@@ -192,15 +192,12 @@ async fn build(
             )
             .await?;
     }
-    let prepared = prepare(engine, request, printer, &mut timeline).await?;
-    check_output_name(
-        engine,
-        &output_name,
-        &prepared.source,
-        request,
-        options.force,
-    )
-    .await?;
+    let source = inspect(engine, request, printer, &mut timeline).await?;
+    // A file output names no image in the engine, so only a load can clobber a tag.
+    if let OutputTarget::Engine = options.target {
+        check_output_name(engine, &output_name, &source, request, options.force).await?;
+    }
+    let prepared = prepare_from(engine, request, source, printer, &mut timeline).await?;
 
     let rebuilt = timeline
         .stage(

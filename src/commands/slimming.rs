@@ -221,7 +221,18 @@ pub async fn prepare(
     printer: &Printer,
     timeline: &mut Timeline,
 ) -> Result<Prepared> {
-    let source = timeline
+    let source = inspect(engine, request, printer, timeline).await?;
+    prepare_from(engine, request, source, printer, timeline).await
+}
+
+/// The inspect stage: find (pull, or load from a file) the source.
+pub async fn inspect(
+    engine: &Engine,
+    request: &SlimRequest,
+    printer: &Printer,
+    timeline: &mut Timeline,
+) -> Result<ImageSpec> {
+    timeline
         .stage(
             printer,
             "inspect",
@@ -235,8 +246,7 @@ pub async fn prepare(
                 )
             },
         )
-        .await?;
-    prepare_from(engine, request, source, printer, timeline).await
+        .await
 }
 
 /// analyze → resolve → plan, for a source already inspected.

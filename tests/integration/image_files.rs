@@ -93,8 +93,9 @@ fn saved_image_in_oci_and_docker_archive_out_and_rebuilt_without_an_engine() {
         .unwrap();
     assert!(loaded.status.success(), "{}", text(&loaded.stderr));
     let loaded_name = text(&loaded.stdout)
-        .trim()
-        .trim_start_matches("Loaded image: ")
+        .lines()
+        .find_map(|l| l.strip_prefix("Loaded image: "))
+        .expect("docker load names the image")
         .to_string();
     assert_eq!(
         run_to_exit(&loaded_name, None, None).1,
@@ -178,6 +179,8 @@ fn a_source_file_is_loaded_only_for_the_run_and_bad_files_are_refused() {
         &format!("docker-archive:{}", saved.display()),
         "--tag",
         "slim-test/files-temporary.slim:1",
+        // the label names the file's (temporary) path, so a rerun is not "the same source"
+        "--force",
     ]);
     assert_exit(&output, 0);
     assert_eq!(report.unwrap()["source"]["id"], id.as_str());
