@@ -4,7 +4,7 @@
 //! own fatal errors, prefixed `slim-sensor: `.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use slim::sensor::tracer::{self, TraceOptions};
@@ -43,45 +43,48 @@ fn trace(args: Vec<OsString>) -> ExitCode {
 
 /// Resolve the kept set against this container's root and write it out (see `resolve::agent`).
 fn pack(args: Vec<OsString>) -> ExitCode {
-    let mut request = None;
-    let mut out = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            Some("--request") => request = args.next().map(PathBuf::from),
-            Some("--out") => out = args.next().map(PathBuf::from),
-            _ => return usage_error(Some(&format!("unexpected argument {arg:?}"))),
-        }
-    }
-    let (Some(request), Some(out)) = (request, out) else {
-        return usage_error(Some("pack needs --request PATH and --out DIR"));
+    let (request, out) = match input_and_out(args, "--request") {
+        Ok(paths) => paths,
+        Err(problem) => return usage_error(Some(&format!("pack: {problem}"))),
     };
-    match slim::resolve::agent::run_pack(std::path::Path::new("/"), &request, &out) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("slim-sensor: {error}");
-            ExitCode::from(SENSOR_FAILED)
-        }
-    }
+    finish(slim::resolve::agent::run_pack(Path::new("/"), &request, &out).map(drop))
 }
 
 /// Copy the kept files into a directory, as the slim layer holds them (see `rebuild::gather`).
 fn gather(args: Vec<OsString>) -> ExitCode {
-    let mut plan = None;
-    let mut out = None;
+    let (plan, out) = match input_and_out(args, "--plan") {
+        Ok(paths) => paths,
+        Err(problem) => return usage_error(Some(&format!("gather: {problem}"))),
+    };
+    let work = plan.with_file_name("gather-work");
+    finish(slim::rebuild::gather::run_gather(
+        Path::new("/"),
+        &plan,
+        &out,
+        &work,
+    ))
+}
+
+/// `INPUT_FLAG PATH --out DIR`, in any order.
+fn input_and_out(args: Vec<OsString>, input_flag: &str) -> Result<(PathBuf, PathBuf), String> {
+    let (mut input, mut out) = (None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.to_str() {
-            Some("--plan") => plan = args.next().map(PathBuf::from),
+            Some(flag) if flag == input_flag => input = args.next().map(PathBuf::from),
             Some("--out") => out = args.next().map(PathBuf::from),
-            _ => return usage_error(Some(&format!("unexpected argument {arg:?}"))),
+            _ => return Err(format!("unexpected argument {arg:?}")),
         }
     }
-    let (Some(plan), Some(out)) = (plan, out) else {
-        return usage_error(Some("gather needs --plan PATH and --out DIR"));
-    };
-    let work = plan.with_file_name("gather-work");
-    match slim::rebuild::gather::run_gather(std::path::Path::new("/"), &plan, &out, &work) {
+    match (input, out) {
+        (Some(input), Some(out)) => Ok((input, out)),
+        _ => Err(format!("needs {input_flag} PATH and --out DIR")),
+    }
+}
+
+/// Exit 0, or report the sensor's own failure.
+fn finish<E: std::fmt::Display>(result: Result<(), E>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("slim-sensor: {error}");

@@ -19,6 +19,8 @@ pub mod walk;
 
 #[cfg(test)]
 mod elf_fixture;
+#[cfg(test)]
+mod test_trees;
 
 pub use elf::{ElfAbi, ElfCache, ElfClass, ElfError, ElfInfo, read_elf_info};
 pub use exclude::{ExcludeList, RelativeExclude};

@@ -5,34 +5,11 @@ use super::*;
 use crate::resolve::elf_fixture::ElfSpec;
 use crate::resolve::memtree::MemTree;
 use crate::resolve::packagedb::PackageDbFormat;
+use crate::resolve::test_trees::{LD, glibc_usr_merged, lib};
 use Access::{Exec, Read};
 
-const LD: &str = "/lib64/ld-linux-x86-64.so.2";
-const MULTIARCH: &str = "/usr/lib/x86_64-linux-gnu";
-
-fn lib(name: &str) -> String {
-    format!("{MULTIARCH}/{name}")
-}
-
 fn debian() -> MemTree {
-    MemTree::new()
-        .symlink("/lib", "usr/lib")
-        .symlink("/lib64", "usr/lib64")
-        .symlink("/bin", "usr/bin")
-        .file(
-            &lib("ld-linux-x86-64.so.2"),
-            0o755,
-            ElfSpec::lib64().soname("ld-linux-x86-64.so.2").build(),
-        )
-        .symlink(
-            "/usr/lib64/ld-linux-x86-64.so.2",
-            "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-        )
-        .file(
-            &lib("libc.so.6"),
-            0o755,
-            ElfSpec::lib64().needed("ld-linux-x86-64.so.2").build(),
-        )
+    glibc_usr_merged()
         .file(
             &lib("libz.so.1"),
             0o644,

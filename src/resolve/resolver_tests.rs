@@ -3,10 +3,9 @@
 use super::*;
 use crate::resolve::elf_fixture::ElfSpec;
 use crate::resolve::memtree::MemTree;
+use crate::resolve::test_trees::{LD, MULTIARCH, glibc_usr_merged, lib};
 use Access::{Exec, List, Read, Stat, Write};
 
-const LD: &str = "/lib64/ld-linux-x86-64.so.2";
-const MULTIARCH: &str = "/usr/lib/x86_64-linux-gnu";
 const EXCLUDES: &[&str] = &[
     "/proc",
     "/sys",
@@ -17,35 +16,10 @@ const EXCLUDES: &[&str] = &[
     "/etc/resolv.conf",
 ];
 
-fn lib(name: &str) -> String {
-    format!("{MULTIARCH}/{name}")
-}
-
 /// A small Debian-like image: merged /usr, glibc loader and libraries, ld.so.conf.d,
 /// python3 via a symlink, dash as /bin/sh, env.
 fn debian() -> MemTree {
-    MemTree::new()
-        .symlink("/lib", "usr/lib")
-        .symlink("/lib64", "usr/lib64")
-        .symlink("/bin", "usr/bin")
-        .symlink("/sbin", "usr/sbin")
-        .file(
-            &lib("ld-linux-x86-64.so.2"),
-            0o755,
-            ElfSpec::lib64().soname("ld-linux-x86-64.so.2").build(),
-        )
-        .symlink(
-            "/usr/lib64/ld-linux-x86-64.so.2",
-            "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-        )
-        .file(
-            &lib("libc.so.6"),
-            0o755,
-            ElfSpec::lib64()
-                .soname("libc.so.6")
-                .needed("ld-linux-x86-64.so.2")
-                .build(),
-        )
+    glibc_usr_merged()
         .file(
             &lib("libm.so.6"),
             0o644,

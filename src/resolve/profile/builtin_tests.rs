@@ -7,37 +7,13 @@ use crate::resolve::elf_fixture::ElfSpec;
 use crate::resolve::keep::Reason;
 use crate::resolve::memtree::MemTree;
 use crate::resolve::resolver::{Resolution, ResolveRequest, resolve};
+use crate::resolve::test_trees::{LD, glibc_usr_merged, lib};
 use crate::resolve::tree::FileTree;
 use crate::sensor::report::Access::{self, Exec, Read, Stat};
 
-const LD: &str = "/lib64/ld-linux-x86-64.so.2";
-const MULTIARCH: &str = "/usr/lib/x86_64-linux-gnu";
-
-fn lib(name: &str) -> String {
-    format!("{MULTIARCH}/{name}")
-}
-
 /// Merged /usr, the glibc loader, libc and the loader configuration.
 fn debian() -> MemTree {
-    MemTree::new()
-        .symlink("/lib", "usr/lib")
-        .symlink("/lib64", "usr/lib64")
-        .symlink("/bin", "usr/bin")
-        .symlink("/sbin", "usr/sbin")
-        .file(
-            &lib("ld-linux-x86-64.so.2"),
-            0o755,
-            ElfSpec::lib64().soname("ld-linux-x86-64.so.2").build(),
-        )
-        .symlink(
-            "/usr/lib64/ld-linux-x86-64.so.2",
-            "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-        )
-        .file(
-            &lib("libc.so.6"),
-            0o755,
-            ElfSpec::lib64().needed("ld-linux-x86-64.so.2").build(),
-        )
+    glibc_usr_merged()
         .file(
             "/etc/ld.so.conf.d/x86_64-linux-gnu.conf",
             0o644,
