@@ -168,6 +168,7 @@ fn glibc_tree() -> MemTree {
         .file(&lib("gconv/ISO8859-1.so"), 0o644, so(&[]))
         .file(&lib("gconv/IBM850.so"), 0o644, so(&[]))
         .file(&lib("gconv/libJIS.so"), 0o644, so(&[]))
+        .file(&lib("libgcc_s.so.1"), 0o644, so(&[]))
 }
 
 #[test]
@@ -193,6 +194,7 @@ fn glibc_keeps_resolver_config_and_c_utf8_but_gconv_only_once_a_module_was_loade
         "/usr/lib/locale/C.utf8",
         "/usr/lib/locale/C.utf8/LC_CTYPE",
         "/usr/lib/locale/C.utf8/LC_MESSAGES/SYS_LC_MESSAGES",
+        "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1",
     ] {
         assert!(by(&res, path, "glibc"), "{path}");
     }
