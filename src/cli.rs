@@ -303,6 +303,11 @@ pub struct KeepArgs {
     /// with a built-in's name replaces it. Repeatable.
     #[arg(long, value_name = "FILE")]
     pub profile: Vec<PathBuf>,
+
+    /// Do not apply this runtime profile (by name, see `slim profiles`); e.g. `tzdata` when the
+    /// image will never run with a TZ other than its own. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub skip_profile: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

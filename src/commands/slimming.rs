@@ -121,7 +121,17 @@ fn keep_controls(keep: KeepArgs) -> Result<KeepControls> {
     if keep.include_shell {
         include_exes.push("sh".into());
     }
-    let profiles = load_profiles(&keep.profile).map_err(|e| UsageError(e.to_string()))?;
+    let mut profiles = load_profiles(&keep.profile).map_err(|e| UsageError(e.to_string()))?;
+    for name in &keep.skip_profile {
+        if !profiles.iter().any(|p| p.name() == name) {
+            let known: Vec<&str> = profiles.iter().map(|p| p.name()).collect();
+            bail!(UsageError(format!(
+                "--skip-profile {name:?}: no such profile (known: {})",
+                known.join(", ")
+            )));
+        }
+        profiles.retain(|p| p.name() != name);
+    }
     Ok(KeepControls {
         include_paths,
         include_bins: keep.include_bin,

@@ -176,9 +176,27 @@ fn keep_controls_shape_the_image() {
         "--exclude-pattern",
         "/usr/share/doc/**",
         "--keep-package-db",
+        "--skip-profile",
+        "tzdata",
     ]);
     assert_exit(&output, 0);
     let report = report.unwrap();
+    let fired: Vec<&str> = report["profiles_fired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        fired.contains(&"python") && !fired.contains(&"tzdata"),
+        "{fired:?}"
+    );
+    assert!(
+        !report["kept"]
+            .as_object()
+            .unwrap()
+            .contains_key("/usr/share/zoneinfo/Europe/Berlin")
+    );
     let kept = report["kept"].as_object().unwrap();
     assert_eq!(kept["/etc/os-release"]["reason"], "include");
     assert!(kept.contains_key("/usr/bin/env"));
