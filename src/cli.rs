@@ -282,9 +282,31 @@ pub struct KeepArgs {
     #[arg(long, value_name = "FILE")]
     pub preserve_path_file: Vec<PathBuf>,
 
-    /// Keep every CA certificate the image has, so TLS clients keep verifying servers.
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    /// Keep every CA certificate the image has (each certificate file, the hashed links, the
+    /// sources). Without it the CA bundle is kept when a kept program links a TLS library or
+    /// the app read the trust store (profile ca-certificates).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub include_cert_all: bool,
+
+    /// Keep the app's own files whole: files no package owns under each content root the app
+    /// used (its WORKDIR, the paths in its command, the document roots of the web servers it
+    /// runs, directories it read from). The report lists each root with its evidence.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub include_app_dir: bool,
+
+    /// Count the image's WORKDIR as one of the app's content roots (with --include-app-dir).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub include_workdir: bool,
+
+    /// Keep what every kept Python, Node.js, PHP, Ruby and Perl file can import, also inside
+    /// functions and conditionals (parsed, and resolved like the runtime does), not only
+    /// what the probes happened to load.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub include_imports: bool,
+
+    /// Do not follow the imports of this language (python, node, php, ruby, perl). Repeatable.
+    #[arg(long, value_name = "LANGUAGE")]
+    pub skip_imports: Vec<String>,
 
     /// Keep all time zone data (/usr/share/zoneinfo), not only the zones the app read.
     #[arg(long)]
@@ -304,8 +326,8 @@ pub struct KeepArgs {
     #[arg(long, value_name = "FILE")]
     pub profile: Vec<PathBuf>,
 
-    /// Do not apply this runtime profile (by name, see `slim profiles`); e.g. `tzdata` when the
-    /// image will never run with a TZ other than its own. Repeatable.
+    /// Do not apply this runtime profile (by name, see `slim profiles`, or `all`); e.g.
+    /// `tzdata` when the image will never run with a TZ other than its own. Repeatable.
     #[arg(long, value_name = "NAME")]
     pub skip_profile: Vec<String>,
 }

@@ -15,6 +15,8 @@ use crate::image::ImageSpec;
 use crate::progress::Progress;
 use crate::resolve::ResolveRequest;
 use crate::resolve::agent::{KEPT_TAR, OUTCOME_JSON, PackOutcome};
+use crate::resolve::app_content::RootHint;
+use crate::resolve::imports::Language;
 
 const OUT_DIR: &str = "/.slim/out";
 
@@ -208,6 +210,12 @@ pub struct KeepControls {
     pub include_zoneinfo: bool,
     pub include_locale: bool,
     pub keep_package_db: bool,
+    /// languages whose imports are followed (`--include-imports`, `--skip-imports`)
+    pub imports: Vec<Language>,
+    /// keep the app's content roots whole (`--include-app-dir`)
+    pub app_content: bool,
+    /// the WORKDIR is a content root (`--include-workdir`)
+    pub include_workdir: bool,
 }
 
 /// What the resolver needs to know about a traced run of `image`.
@@ -234,7 +242,28 @@ pub fn resolve_request(
             extra.extend(paths.iter().map(|p| (p.to_string(), Reason::Include)));
         }
     }
+    let workdir = Some(image.working_dir.clone()).filter(|w| w.starts_with('/'));
+    let mut app_hints = Vec::new();
+    if controls.include_workdir
+        && let Some(dir) = workdir.as_ref().filter(|w| *w != "/")
+    {
+        app_hints.push(RootHint {
+            path: dir.clone(),
+            evidence: "WORKDIR".into(),
+        });
+    }
+    app_hints.extend(command_paths(&image.command(), workdir.as_deref()));
     ResolveRequest {
+        imports: controls.imports.clone(),
+        app_content: controls.app_content,
+        app_hints,
+        env: image
+            .env
+            .iter()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        workdir,
         traced: trace.files.clone(),
         extra,
         env_path: image.path_dirs(),
@@ -246,3 +275,48 @@ pub fn resolve_request(
         keep_package_db: controls.keep_package_db,
     }
 }
+
+/// Paths the image's command names (a script, a config, a directory), each as a content
+/// root hint: its directory, or itself if it is one. Words of a `sh -c` string count too.
+/// The resolver drops the ones that do not exist or are system directories.
+fn command_paths(command: &[String], workdir: Option<&str>) -> Vec<RootHint> {
+    let mut hints: Vec<RootHint> = Vec::new();
+    for word in command.iter().flat_map(|arg| arg.split_whitespace()) {
+        let value = word.rsplit_once('=').map_or(word, |(_, v)| v);
+        let looks_like_path = value.starts_with('/')
+            || value.starts_with("./")
+            || SCRIPT_EXTENSIONS.iter().any(|e| value.ends_with(e));
+        if !looks_like_path || value.contains(['$', '*', '`']) {
+            continue;
+        }
+        let path = match (value.starts_with('/'), workdir) {
+            (true, _) => value.to_string(),
+            (false, Some(dir)) => format!(
+                "{}/{}",
+                dir.trim_end_matches('/'),
+                value.trim_start_matches("./")
+            ),
+            (false, None) => format!("/{}", value.trim_start_matches("./")),
+        };
+        let dir = if SCRIPT_EXTENSIONS.iter().any(|e| path.ends_with(e)) {
+            crate::resolve::walk::parent(&path)
+                .unwrap_or("/")
+                .to_string()
+        } else {
+            path.clone()
+        };
+        if !hints.iter().any(|h| h.path == dir) {
+            hints.push(RootHint {
+                path: dir,
+                evidence: format!("command argument {word}"),
+            });
+        }
+    }
+    hints
+}
+
+/// Endings of files whose directory is the app's (a script, a page, an archive).
+const SCRIPT_EXTENSIONS: &[&str] = &[
+    ".py", ".js", ".mjs", ".cjs", ".php", ".rb", ".pl", ".pm", ".sh", ".jar", ".war", ".lua",
+    ".tcl",
+];

@@ -610,6 +610,10 @@ fn build_report(
         missing_exe: resolution.missing_exe.clone(),
         package_db: resolution.package_db.clone(),
         pinned: None,
+        kept_by_rule: prepared.collected.outcome.kept_by_rule.clone(),
+        app_roots: resolution.app_roots.clone(),
+        unresolved_modules: resolution.unresolved_modules.clone(),
+        unparsed_files: resolution.unparsed.clone(),
     }
 }
 

@@ -75,6 +75,10 @@ pub async fn run(args: DockerfileArgs, printer: &Printer) -> Outcome {
             analysis: analysis_summary(&prepared.analysis),
             kept: prepared.collected.outcome.resolution.keep.paths.clone(),
             missing: prepared.collected.outcome.resolution.missing.clone(),
+            kept_by_rule: prepared.collected.outcome.kept_by_rule.clone(),
+            app_roots: prepared.collected.outcome.resolution.app_roots.clone(),
+            unresolved_modules: prepared.collected.outcome.resolution.unresolved_modules.clone(),
+            unparsed_files: prepared.collected.outcome.resolution.unparsed.clone(),
             ..Default::default()
         };
         let json = serde_json::to_string_pretty(&report)?;

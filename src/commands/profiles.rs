@@ -29,7 +29,12 @@ fn list(args: &ProfilesArgs) -> Result<String> {
     for profile in &profiles {
         let spec = profile.spec();
         let _ = writeln!(out, "{}\n  {}", spec.name, spec.about);
-        let _ = writeln!(out, "  applies when kept: {}", spec.when.join(", "));
+        let when = if spec.when_traced {
+            "applies when traced"
+        } else {
+            "applies when kept"
+        };
+        let _ = writeln!(out, "  {when}: {}", spec.when.join(", "));
         let mut rules = Vec::new();
         for (label, items) in [
             ("keeps", &spec.keep),

@@ -15,6 +15,7 @@ use slim::probe::HttpProbe;
 use slim::progress::Progress;
 use slim::rebuild::{self, BASE_DIGEST_LABEL, BASE_NAME_LABEL, KeptIndex, LayerPlan, UserPlan};
 use slim::report::{AnalysisSummary, StageTime, human_bytes};
+use slim::resolve::imports::Language;
 use slim::resolve::profile::load_profiles;
 
 use super::{Outcome, UsageError, report_error};
@@ -123,6 +124,10 @@ fn keep_controls(keep: KeepArgs) -> Result<KeepControls> {
     }
     let mut profiles = load_profiles(&keep.profile).map_err(|e| UsageError(e.to_string()))?;
     for name in &keep.skip_profile {
+        if name == "all" {
+            profiles.clear();
+            continue;
+        }
         if !profiles.iter().any(|p| p.name() == name) {
             let known: Vec<&str> = profiles.iter().map(|p| p.name()).collect();
             bail!(UsageError(format!(
@@ -132,7 +137,24 @@ fn keep_controls(keep: KeepArgs) -> Result<KeepControls> {
         }
         profiles.retain(|p| p.name() != name);
     }
+    let mut imports = Vec::new();
+    if keep.include_imports {
+        imports = Language::ALL.to_vec();
+    }
+    for name in &keep.skip_imports {
+        let Some(language) = Language::from_name(name) else {
+            let known: Vec<&str> = Language::ALL.iter().map(|l| l.name()).collect();
+            bail!(UsageError(format!(
+                "--skip-imports {name:?}: no such language (known: {})",
+                known.join(", ")
+            )));
+        };
+        imports.retain(|l| *l != language);
+    }
     Ok(KeepControls {
+        imports,
+        app_content: keep.include_app_dir,
+        include_workdir: keep.include_workdir,
         include_paths,
         include_bins: keep.include_bin,
         include_exes,

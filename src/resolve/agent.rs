@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::account::{RuleTally, tally};
 use super::exclude::ExcludeList;
 use super::live::LiveTree;
 use super::pack::{PackError, PackStats, TreeStats, summarize_visiting, write_kept_tar};
@@ -30,6 +31,9 @@ pub struct PackOutcome {
     /// the source's shell, package managers and setuid files, for the comparison
     #[serde(default)]
     pub facts: crate::survey::TreeFacts,
+    /// files and bytes kept per rule
+    #[serde(default)]
+    pub kept_by_rule: Vec<RuleTally>,
 }
 
 #[derive(Debug, Error)]
@@ -83,11 +87,13 @@ pub fn run_pack(root: &Path, request: &Path, out: &Path) -> Result<PackOutcome, 
         (counting.join().unwrap_or_default(), packed)
     });
     let (resolution, packed) = packed?;
+    let kept_by_rule = tally(&tree, &resolution.keep);
     let outcome = PackOutcome {
         resolution,
         packed,
         total,
         facts,
+        kept_by_rule,
     };
     let outcome_path = out.join(OUTCOME_JSON);
     std::fs::write(&outcome_path, serde_json::to_vec(&outcome)?).map_err(io(&outcome_path))?;

@@ -26,6 +26,18 @@ pub enum Reason {
     LdConfig,
     /// kept by a runtime profile
     Profile,
+    /// the app's own content: a file no package owns, under a content root the app used
+    AppContent,
+    /// a Python module a kept Python file can import
+    PythonImport,
+    /// a JavaScript module or JSON file a kept Node.js file can require or import
+    NodeRequire,
+    /// a PHP file a kept PHP file can include or require
+    PhpInclude,
+    /// a Ruby file a kept Ruby file can require or load
+    RubyRequire,
+    /// a Perl module or file a kept Perl file can use or require
+    PerlUse,
     /// asked for by the user (--include-path and friends)
     Include,
     /// user and group databases needed to run as the chosen user

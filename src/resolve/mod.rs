@@ -1,8 +1,11 @@
 //! From traced paths to the files a slim image keeps, and the tar of those files.
 
+pub mod account;
 pub mod agent;
+pub mod app_content;
 pub mod elf;
 pub mod exclude;
+pub mod imports;
 pub mod keep;
 pub mod ldconfig;
 pub mod libsearch;
@@ -30,7 +33,9 @@ pub use memtree::MemTree;
 pub use pack::{PackError, PackStats, TreeStats, summarize, write_kept_tar};
 pub use packagedb::{PackageDb, PackageDbFormat};
 pub use profile::{Profile, ProfileError, ProfileFiring, builtin_profiles};
-pub use resolver::{Resolution, ResolveError, ResolveRequest, resolve};
+pub use resolver::{
+    Resolution, ResolveError, ResolveRequest, UnparsedFile, UnresolvedModule, resolve,
+};
 pub use tree::{Entry, FileTree, Kind};
 pub use walk::{
     PathWalk, WalkEnd, WalkError, normalize_lexical, resolve_path, resolve_path_guarded,

@@ -6,7 +6,7 @@
 //! directory, `R:` a file in the last `F:` directory, both relative to the root).
 //! rpm keeps its database in SQLite/BerkeleyDB files and is not supported.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -225,6 +225,65 @@ fn select_dpkg(
         }
     }
     Selection { db, files }
+}
+
+/// Every path a dpkg or apk package installed, as a real path (the directory part resolved
+/// through symlinks, so `/bin/sh` of a merged-/usr image is `/usr/bin/sh`); `None` when the
+/// image has neither database.
+pub fn owned_paths(
+    tree: &dyn FileTree,
+    blocked: &dyn Fn(&str) -> bool,
+    warnings: &mut Vec<String>,
+) -> Option<HashSet<String>> {
+    let mut ownership = Ownership {
+        tree,
+        blocked,
+        is_kept: &|_| false,
+        real_dirs: HashMap::new(),
+    };
+    let mut owned = HashSet::new();
+    let mut add = |ownership: &mut Ownership<'_>, path: &str| {
+        let Some(path) = normalize_lexical(path).filter(|p| is_clean_path(p)) else {
+            return;
+        };
+        match parent(&path) {
+            Some(dir) => {
+                let name = &path[dir.len()..].trim_start_matches('/');
+                if let Some(real) = ownership.real_dir(dir) {
+                    owned.insert(join(&real, name));
+                }
+            }
+            None => {
+                owned.insert(path);
+            }
+        }
+    };
+    let read = |path: &str, warnings: &mut Vec<String>| match tree.read(path) {
+        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) => {
+            warnings.push(format!("{path}: {e}"));
+            None
+        }
+    };
+    if existing_file(tree, blocked, DPKG_STATUS).is_some() {
+        let info = existing_dir(tree, blocked, DPKG_INFO)?;
+        for name in tree.list(&info).iter().filter(|n| n.ends_with(".list")) {
+            if let Some(text) = read(&join(&info, name), warnings) {
+                for path in dpkg_list_paths(&text) {
+                    add(&mut ownership, path);
+                }
+            }
+        }
+        return Some(owned);
+    }
+    let installed = existing_file(tree, blocked, APK_INSTALLED)?;
+    let text = read(&installed, warnings)?;
+    for (_, paths) in apk_installed_packages(&text) {
+        for path in &paths {
+            add(&mut ownership, path);
+        }
+    }
+    Some(owned)
 }
 
 /// Real path of `path` if it is a regular file.

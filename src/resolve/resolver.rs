@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
+use super::app_content::{AppRoot, RootHint};
+use super::app_content::{DEFAULT_LIMITS, Evidence, find as find_app_content};
 use super::elf::{ElfAbi, ElfCache, ElfInfo};
 use super::exclude::{ExcludeList, RelativeExclude};
+use super::imports::Language;
 use super::keep::{KeepSet, Reason};
 use super::ldconfig::{LD_SO_CACHE, LdSoConf, read_ld_so_conf};
 use super::libsearch::{
@@ -17,7 +20,7 @@ use super::libsearch::{
     is_musl_builtin, musl_path_file, parse_musl_path, search_dirs,
 };
 use super::nss::{NSSWITCH_CONF, nss_module_name, nss_services};
-use super::packagedb::{PackageDb, select_packages};
+use super::packagedb::{PackageDb, owned_paths, select_packages};
 use super::profile::expand::expand;
 use super::profile::pattern::{PathPattern, PatternError, Syntax, has_wildcards};
 use super::profile::{Profile, ProfileFiring};
@@ -57,6 +60,38 @@ pub struct ResolveRequest {
     /// keep the dpkg/apk database entries of the packages that still own a kept file
     #[serde(default)]
     pub keep_package_db: bool,
+    /// languages whose imports are followed from every kept source file
+    #[serde(default)]
+    pub imports: Vec<Language>,
+    /// keep the files no package owns under the app's content roots
+    #[serde(default)]
+    pub app_content: bool,
+    /// content roots the image's configuration names (WORKDIR, paths in its command)
+    #[serde(default)]
+    pub app_hints: Vec<RootHint>,
+    /// the image's environment (PYTHONPATH, NODE_PATH, ...), for the languages' search paths
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// the image's WORKDIR
+    #[serde(default)]
+    pub workdir: Option<String>,
+}
+
+/// An import no file was found for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct UnresolvedModule {
+    pub language: Language,
+    /// the file that imports it, and the line
+    pub file: String,
+    pub line: usize,
+    pub module: String,
+}
+
+/// A source file whose imports could not be (fully) read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct UnparsedFile {
+    pub path: String,
+    pub problem: String,
 }
 
 /// What to keep, and what could not be accounted for.
@@ -85,6 +120,17 @@ pub struct Resolution {
     /// the package database and the packages that still own kept files
     #[serde(default)]
     pub package_db: Option<PackageDb>,
+    /// the app's content roots, with the evidence for each
+    #[serde(default)]
+    pub app_roots: Vec<AppRoot>,
+    /// imports of kept source files that nothing was found for (optional imports, inside a
+    /// `try`, are not listed)
+    #[serde(default)]
+    pub unresolved_modules: Vec<UnresolvedModule>,
+    /// source files the language closure could not fully parse; the imports found outside
+    /// the broken part are still followed
+    #[serde(default)]
+    pub unparsed: Vec<UnparsedFile>,
 }
 
 #[derive(Debug, Error)]
@@ -146,6 +192,8 @@ pub fn resolve(tree: &dyn FileTree, req: &ResolveRequest) -> Result<Resolution, 
         profile_runs: req.profiles.iter().map(|_| ProfileRun::default()).collect(),
         offered_to_profiles: HashSet::new(),
         left_out: Vec::new(),
+        imports: ImportRun::new(req),
+        traced_names: HashSet::new(),
     };
 
     // Order matters only for the reason each path gets: traced paths first.
@@ -162,16 +210,22 @@ pub fn resolve(tree: &dyn FileTree, req: &ResolveRequest) -> Result<Resolution, 
         resolver.keep_include_exe(name);
     }
     resolver.drain_queue();
-    // Profiles can keep what makes other profiles (or NSS) apply, and the other way round.
+    if req.app_content {
+        resolver.keep_app_content(req);
+    }
+    // Profiles and imports can keep what makes other profiles (or NSS, or imports) apply,
+    // and the other way round.
     loop {
         let before = resolver.keep.len();
         resolver.apply_profiles(&req.profiles);
         resolver.keep_nss_modules();
         resolver.drain_queue();
+        resolver.keep_imports(&req.imports);
         if resolver.keep.len() == before {
             break;
         }
     }
+    resolver.keep_codecs(&req.imports);
     resolver.keep_loader_config();
     if req.keep_package_db {
         resolver.keep_package_db();
@@ -233,6 +287,10 @@ struct Resolver<'t> {
     offered_to_profiles: HashSet<String>,
     /// `leave_out` of the profile being applied
     left_out: Vec<PathPattern>,
+    /// the language closure's state between rounds
+    imports: ImportRun,
+    /// paths as the app named them in the trace (not the targets of symlinks it crossed)
+    traced_names: HashSet<String>,
 }
 
 impl Resolver<'_> {
@@ -317,7 +375,10 @@ impl Resolver<'_> {
         let mut paths = Vec::with_capacity(traced.len());
         for (raw, accesses) in traced {
             match normalize_lexical(raw) {
-                Some(path) if !self.exclude.is_excluded(&path) => paths.push((path, accesses)),
+                Some(path) if !self.exclude.is_excluded(&path) => {
+                    self.traced_names.insert(path.clone());
+                    paths.push((path, accesses));
+                }
                 Some(_) => {}
                 None => self.warn(format!("traced path {raw:?} is not absolute; ignored")),
             }
@@ -811,6 +872,53 @@ impl Resolver<'_> {
         }
     }
 
+    // ---- the app's own content --------------------------------------------------------
+
+    /// Keep the files no package owns under the app's content roots.
+    fn keep_app_content(&mut self, req: &ResolveRequest) {
+        let exclude = &self.exclude;
+        let blocked = |p: &str| exclude.is_excluded(p);
+        let mut warnings = Vec::new();
+        let owned = owned_paths(self.tree, &blocked, &mut warnings);
+        let read_files: Vec<String> = req
+            .traced
+            .iter()
+            .filter(|(_, accesses)| {
+                accesses.contains(&Access::Read) || accesses.contains(&Access::Exec)
+            })
+            .filter_map(|(path, _)| {
+                let walk = resolve_path_guarded(self.tree, path, &blocked).ok()?;
+                let (real, entry) = walk.target()?;
+                (entry.kind == Kind::File).then(|| real.to_string())
+            })
+            .collect();
+        let kept_files: Vec<String> = self
+            .keep
+            .paths
+            .keys()
+            .filter(|p| self.tree.entry(p).is_some_and(|e| e.kind == Kind::File))
+            .cloned()
+            .collect();
+        let evidence = Evidence {
+            hints: &req.app_hints,
+            read_files: &read_files,
+            kept_files: &kept_files,
+        };
+        let content = find_app_content(
+            self.tree,
+            &blocked,
+            owned.as_ref(),
+            &evidence,
+            DEFAULT_LIMITS,
+        );
+        self.out.warnings.extend(warnings);
+        for (file, root) in &content.files {
+            self.keep_extra(file, Reason::AppContent, Some(root));
+        }
+        self.out.app_roots = content.roots;
+        self.drain_queue();
+    }
+
     // ---- package database -------------------------------------------------------------
 
     /// Keep the database entries of the packages that still own a kept file.
@@ -868,6 +976,10 @@ impl Resolver<'_> {
         out.missing_extra.sort();
         out.missing_extra.dedup();
         out.unresolved_libs = self.unresolved.into_iter().collect();
+        out.unresolved_modules.sort();
+        out.unresolved_modules.dedup();
+        out.unparsed.sort();
+        out.unparsed.dedup();
         out
     }
 }
@@ -883,6 +995,10 @@ fn is_executable(walk: &PathWalk) -> bool {
 #[path = "resolver_profiles.rs"]
 mod profiles;
 use profiles::ProfileRun;
+
+#[path = "resolver_imports.rs"]
+mod imports;
+use imports::ImportRun;
 
 #[cfg(test)]
 #[path = "resolver_tests.rs"]

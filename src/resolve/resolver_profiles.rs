@@ -63,6 +63,9 @@ impl Resolver<'_> {
         let applied_before = run.firing.is_some();
         let mut bindings = Vec::new();
         for path in new {
+            if profile.spec().when_traced && !self.traced_names.contains(path) {
+                continue;
+            }
             for pattern in &profile.when {
                 // the cheap test first: most kept paths match no `when`
                 if !pattern.is_match(path) {

@@ -26,6 +26,10 @@ pub struct ProfileSpec {
     pub about: String,
     /// the profile applies once a kept path matches one of these
     pub when: Vec<String>,
+    /// only paths the app touched itself count for `when` (not ones kept for another
+    /// reason): the trace is the evidence
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub when_traced: bool,
     /// kept when the profile applies (directories whole); may use captures from `when`
     #[serde(default)]
     pub keep: Vec<String>,

@@ -1,0 +1,4 @@
+document.addEventListener('DOMContentLoaded', function () {
+  var price = document.querySelector('.price');
+  if (price) price.title = 'VAT included';
+});

@@ -1,0 +1,3 @@
+document.querySelectorAll(".person").forEach(function (li) {
+  li.title = "Ask me about " + li.textContent.split(",")[0];
+});

@@ -1,0 +1,4 @@
+</main>
+<footer>Cafe Lumen, 12 Harbour Street. Rendered by PHP <?= PHP_MAJOR_VERSION ?>.</footer>
+</body>
+</html>
