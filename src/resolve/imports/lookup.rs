@@ -1,7 +1,7 @@
 //! What the resolvers ask the tree, cached: what a path leads to (through symlinks, as the
 //! runtime's `open` would) and what a directory holds.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use crate::resolve::tree::{FileTree, Kind};
@@ -79,6 +79,31 @@ impl Lookup {
             .find(|path| self.is_file(tree, path))
     }
 
+    /// The first of `bases` under which the relative `name` is a file, as a path.
+    pub fn first_file_under(
+        &mut self,
+        tree: &dyn FileTree,
+        bases: &[impl AsRef<str>],
+        name: &str,
+    ) -> Option<String> {
+        bases
+            .iter()
+            .map(|base| join_relative(base.as_ref(), name))
+            .find(|path| self.is_file(tree, path))
+    }
+
+    /// The `dirs` that are directories, each once, in their order: a search path as the
+    /// runtime builds it, without the entries that name nothing.
+    pub fn existing_dirs(&mut self, tree: &dyn FileTree, dirs: Vec<String>) -> Vec<String> {
+        let mut unique = Vec::new();
+        for dir in dirs {
+            if !unique.contains(&dir) && self.is_dir(tree, &dir) {
+                unique.push(dir);
+            }
+        }
+        unique
+    }
+
     /// Subdirectories of `dir` whose names match `keep`, as paths.
     pub fn subdirs(
         &mut self,
@@ -102,6 +127,38 @@ impl Lookup {
             .into_iter()
             .filter_map(|path| path.rsplit('/').next().map(str::to_string))
             .collect()
+    }
+
+    /// `patterns` with one path for each multiarch tuple where they hold `{multiarch}`,
+    /// the others as they are.
+    pub fn with_multiarch(&mut self, tree: &dyn FileTree, patterns: &[&str]) -> Vec<String> {
+        let multiarch = self.multiarch(tree);
+        let mut paths = Vec::new();
+        for pattern in patterns {
+            if pattern.contains("{multiarch}") {
+                paths.extend(multiarch.iter().map(|m| pattern.replace("{multiarch}", m)));
+            } else {
+                paths.push(pattern.to_string());
+            }
+        }
+        paths
+    }
+
+    /// The runtime versions there are: names in `roots` that `is_version` accepts (each
+    /// runtime spells its versions its own way), and the versions `learned` from kept paths.
+    pub fn versions_in(
+        &mut self,
+        tree: &dyn FileTree,
+        roots: &[String],
+        learned: &BTreeSet<String>,
+        is_version: impl Fn(&str) -> bool,
+    ) -> BTreeSet<String> {
+        let mut versions = learned.clone();
+        for root in roots {
+            let names = self.list(tree, root);
+            versions.extend(names.iter().filter(|n| is_version(n)).cloned());
+        }
+        versions
     }
 }
 

@@ -122,6 +122,21 @@ pub struct Import {
     pub line: usize,
 }
 
+impl Import {
+    /// A string literal shaped like a module name, which a framework may import at run
+    /// time: optional, as it may name nothing, and lazy, as it loads when the framework
+    /// gets to it, if ever.
+    pub fn mention(name: String, line: usize) -> Import {
+        Import {
+            name,
+            kind: ImportKind::Mention,
+            optional: true,
+            lazy: true,
+            line,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportKind {
     /// found on the runtime's search path (`import a.b`, `require("x")`, `use A::B`)
@@ -159,6 +174,27 @@ pub struct ImportContext {
     pub env: BTreeMap<String, String>,
     /// the image's WORKDIR, where a server started by the image's command runs
     pub workdir: Option<String>,
+}
+
+impl ImportContext {
+    /// The directories a colon-separated variable of the environment lists, cleaned up.
+    /// Relative entries are left out: they depend on a working directory not known here.
+    pub fn env_dirs(&self, variable: &str) -> Vec<String> {
+        self.env
+            .get(variable)
+            .map(|p| {
+                p.split(':')
+                    .filter(|d| d.starts_with('/'))
+                    .map(|d| lookup::join_relative("/", d))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The WORKDIR, if it is an absolute path.
+    pub fn absolute_workdir(&self) -> Option<String> {
+        self.workdir.clone().filter(|w| w.starts_with('/'))
+    }
 }
 
 /// One resolver per language, each with the search paths and directory listings it has
@@ -215,5 +251,7 @@ impl Resolvers {
     }
 }
 
+#[cfg(test)]
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@ use serde_json::Value;
 use tree_sitter::Node;
 
 use super::lookup::{Lookup, join_relative};
-use super::syntax::{line, plain_string, text, walk};
+use super::syntax::{Context, children_but_comments, line, plain_string, text, walk};
 use super::{Import, ImportContext, ImportKind, Resolved};
 use crate::resolve::tree::FileTree;
 use crate::resolve::walk::{join, parent, resolve_path};
@@ -33,12 +33,6 @@ const FUNCTIONS: &[&str] = &[
     "generator_function",
     "generator_function_declaration",
 ];
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Context {
-    optional: bool,
-    lazy: bool,
-}
 
 pub fn imports(root: Node, source: &[u8]) -> Vec<Import> {
     let mut out = Vec::new();
@@ -59,26 +53,14 @@ pub fn imports(root: Node, source: &[u8]) -> Vec<Import> {
             "call_expression" => loaded_by_call(node, source),
             "string" => {
                 if let Some(name) = mentioned_package(node, source) {
-                    out.push(Import {
-                        name,
-                        kind: ImportKind::Mention,
-                        optional: true,
-                        lazy: true,
-                        line: line(node),
-                    });
+                    out.push(Import::mention(name, line(node)));
                 }
                 None
             }
             _ => None,
         };
         if let Some(name) = specifier {
-            out.push(Import {
-                name,
-                kind: ImportKind::Module,
-                optional: context.optional,
-                lazy: context.lazy,
-                line: line(node),
-            });
+            out.push(context.import(name, ImportKind::Module, node));
             // the string inside is the specifier already, not a mention
             return None;
         }
@@ -105,11 +87,7 @@ fn loaded_by_call(call: Node, source: &[u8]) -> Option<String> {
         return None;
     }
     let arguments = call.child_by_field_name("arguments")?;
-    let mut cursor = arguments.walk();
-    let first = arguments
-        .named_children(&mut cursor)
-        .find(|c| c.kind() != "comment")?;
-    specifier(first, source)
+    specifier(*children_but_comments(arguments).first()?, source)
 }
 
 /// A string shaped like a package name (`'ejs'`, `'@scope/pkg'`): frameworks require such
@@ -230,16 +208,7 @@ pub struct NodeResolver {
 
 impl NodeResolver {
     pub fn new(context: &ImportContext) -> Self {
-        let node_path = context
-            .env
-            .get("NODE_PATH")
-            .map(|p| {
-                p.split(':')
-                    .filter(|d| d.starts_with('/'))
-                    .map(|d| join_relative("/", d))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let node_path = context.env_dirs("NODE_PATH");
         // a container started without HOME in its config gets root's
         let home = context
             .env
@@ -280,16 +249,11 @@ impl NodeResolver {
             return out;
         }
         let dir = parent(importer).unwrap_or("/");
-        if import.kind == ImportKind::Mention {
-            // only an installed package counts, and a miss is no news
-            if self.load_bare(tree, dir, name, &mut out) {
-                self.add_package_scopes(tree, &mut out);
-                dedup(&mut out.files);
-                return out;
-            }
-            return Resolved::default();
-        }
-        let found = if let Some(path) = name.strip_prefix("file://") {
+        let mention = import.kind == ImportKind::Mention;
+        // only an installed package counts for a mention
+        let found = if mention {
+            self.load_bare(tree, dir, name, &mut out)
+        } else if let Some(path) = name.strip_prefix("file://") {
             self.load_path(tree, &join_relative("/", path), &mut out)
         } else if is_path(name) {
             let base = if name.starts_with('/') { "/" } else { dir };
@@ -299,6 +263,10 @@ impl NodeResolver {
         } else {
             self.load_bare(tree, dir, name, &mut out)
         };
+        if mention && !found {
+            // a mention's miss is no news, nor what was read looking for it
+            return Resolved::default();
+        }
         out.missing = !found;
         self.add_package_scopes(tree, &mut out);
         dedup(&mut out.files);
@@ -391,14 +359,7 @@ impl NodeResolver {
             join(&self.home, ".node_libraries"),
         ];
         dirs.extend(self.prefix_dirs.iter().cloned());
-        let multiarch = self.lookup.multiarch(tree);
-        for dir in DEBIAN_GLOBAL_DIRS {
-            if dir.contains("{multiarch}") {
-                dirs.extend(multiarch.iter().map(|m| dir.replace("{multiarch}", m)));
-            } else {
-                dirs.push(dir.to_string());
-            }
-        }
+        dirs.extend(self.lookup.with_multiarch(tree, DEBIAN_GLOBAL_DIRS));
         dirs
     }
 
@@ -635,51 +596,41 @@ fn dedup(files: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::resolve::imports::Language;
+    use crate::resolve::imports::Language::Node;
     use crate::resolve::imports::syntax::Parsers;
+    use crate::resolve::imports::test_support::{
+        Summary, context, file, files_found, import, lazy, mandatory, named, names_of_kind,
+        summary, with_files,
+    };
     use crate::resolve::memtree::MemTree;
+    use ImportKind::{Mention, Module};
 
-    fn extract(source: &str) -> Vec<(String, bool, usize)> {
-        let found = Parsers::default().extract(Language::Node, source.as_bytes());
+    /// The specifiers a source snippet loads (mentions left out).
+    fn specifiers(source: &str) -> Vec<Summary> {
+        let mut found = summary(Node, source);
+        found.retain(|(_, kind, _, _)| *kind == Module);
         found
-            .imports
-            .into_iter()
-            .filter(|i| i.kind == ImportKind::Module)
-            .map(|i| (i.name, i.optional, i.line))
-            .collect()
     }
 
     #[test]
     fn package_names_in_strings_are_mentions() {
         let source = "app.set('view engine', 'ejs');\nconst scoped = '@acme/theme';\n\
                       const text = 'Hello world';\nconst fs = require('fs');\nconst p = 'path';\n";
-        let found = Parsers::default().extract(Language::Node, source.as_bytes());
-        let mentions: Vec<&str> = found
-            .imports
-            .iter()
-            .filter(|i| i.kind == ImportKind::Mention)
-            .map(|i| i.name.as_str())
-            .collect();
         // 'view engine' has a space, 'path' is built in, require's argument is a specifier
-        assert_eq!(mentions, ["ejs", "@acme/theme"]);
-        let tree = MemTree::new()
-            .file(
-                "/usr/share/nodejs/ejs/package.json",
-                0o644,
-                br#"{"main": "lib/ejs.js"}"#.to_vec(),
-            )
-            .file("/usr/share/nodejs/ejs/lib/ejs.js", 0o644, b"".to_vec());
+        assert_eq!(names_of_kind(Node, source, Mention), ["ejs", "@acme/theme"]);
+        let tree = with_files(
+            MemTree::new(),
+            &[
+                (
+                    "/usr/share/nodejs/ejs/package.json",
+                    r#"{"main": "lib/ejs.js"}"#,
+                ),
+                ("/usr/share/nodejs/ejs/lib/ejs.js", ""),
+            ],
+        );
         let mut resolver = NodeResolver::new(&ImportContext::default());
-        let mention = |name: &str| Import {
-            name: name.into(),
-            kind: ImportKind::Mention,
-            optional: true,
-            lazy: true,
-            line: 1,
-        };
+        let mention = |name: &str| Import::mention(name.to_string(), 1);
         let got = resolver.resolve(&tree, "/app/server.js", &mention("ejs"));
         assert!(
             got.files
@@ -691,7 +642,7 @@ mod tests {
     }
 
     fn names(source: &str) -> Vec<String> {
-        extract(source).into_iter().map(|(n, _, _)| n).collect()
+        specifiers(source).into_iter().map(|(n, ..)| n).collect()
     }
 
     #[test]
@@ -742,11 +693,11 @@ import {
   "multi-line";
 "#;
         assert_eq!(
-            extract(source),
+            specifiers(source),
             vec![
-                ("in-if".to_string(), false, 3),
-                ("in-arrow".to_string(), false, 7),
-                ("multi-line".to_string(), false, 9),
+                mandatory("in-if", Module, 3),
+                mandatory("in-arrow", Module, 7),
+                mandatory("multi-line", Module, 9),
             ]
         );
     }
@@ -782,12 +733,12 @@ require("esc\u0061ped");
 }
 "#;
         assert_eq!(
-            extract(source),
+            specifiers(source),
             vec![
-                ("fast-native".to_string(), true, 2),
-                ("nested-in-try".to_string(), true, 3),
-                ("slow-fallback".to_string(), false, 5),
-                ("cleanup".to_string(), false, 7),
+                ("fast-native".to_string(), Module, true, 2),
+                ("nested-in-try".to_string(), Module, true, 3),
+                mandatory("slow-fallback", Module, 5),
+                mandatory("cleanup", Module, 7),
             ]
         );
     }
@@ -804,15 +755,9 @@ class Shop {
 }
 module.exports = function () { require("in-expression"); };
 "#;
-        let found = Parsers::default().extract(Language::Node, source.as_bytes());
-        let lazy: Vec<(&str, bool)> = found
-            .imports
-            .iter()
-            .map(|i| (i.name.as_str(), i.lazy))
-            .collect();
         assert_eq!(
-            lazy,
-            vec![
+            lazy(Node, source),
+            named(&[
                 ("top", false),
                 ("top-level-dynamic", false),
                 ("in-function", true),
@@ -820,25 +765,21 @@ module.exports = function () { require("in-expression"); };
                 ("class-field", false),
                 ("in-method", true),
                 ("in-expression", true),
-            ]
+            ])
         );
     }
 
     #[test]
     fn broken_source_still_gives_the_rest() {
-        let found = Parsers::default().extract(Language::Node, b"require('ok');\nconst = ;\n");
+        let found = Parsers::default().extract(Node, b"require('ok');\nconst = ;\n");
         assert!(found.problem.is_some());
         assert_eq!(found.imports[0].name, "ok");
     }
 
-    fn file(tree: MemTree, path: &str, contents: &str) -> MemTree {
-        tree.file(path, 0o644, contents.as_bytes().to_vec())
-    }
-
     /// Debian 12 with nodejs, node-express and an app in /app.
     fn debian() -> MemTree {
-        let mut tree = MemTree::new().file("/usr/bin/node", 0o755, b"\x7fELF".to_vec());
-        for (path, contents) in [
+        let node = MemTree::new().file("/usr/bin/node", 0o755, b"\x7fELF".to_vec());
+        let files = [
             (
                 "/usr/share/nodejs/express/package.json",
                 r#"{"name":"express","version":"4.18.2"}"#,
@@ -881,39 +822,35 @@ module.exports = function () { require("in-expression"); };
             ("/opt/linked/main.js", ""),
             ("/opt/node-path/helper.js", ""),
             ("/root/.node_modules/homemod/index.js", ""),
-        ] {
-            tree = file(tree, path, contents);
-        }
-        tree.symlink("/app/node_modules/linked", "/opt/linked")
+        ];
+        with_files(node, &files).symlink("/app/node_modules/linked", "/opt/linked")
     }
 
     fn resolve_with(tree: &MemTree, env: &[(&str, &str)], importer: &str, name: &str) -> Resolved {
-        let context = ImportContext {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            workdir: Some("/app".to_string()),
-        };
-        let mut resolver = NodeResolver::new(&context);
+        let mut resolver = NodeResolver::new(&context(env, Some("/app")));
         resolver.learn(tree, &["/usr/bin/node".to_string()]);
-        let import = Import {
-            name: name.to_string(),
-            kind: ImportKind::Module,
-            optional: false,
-            lazy: false,
-            line: 1,
-        };
-        resolver.resolve(tree, importer, &import)
+        resolver.resolve(tree, importer, &import(name, Module))
     }
 
     fn resolve(tree: &MemTree, importer: &str, name: &str) -> Resolved {
         resolve_with(tree, &[], importer, name)
     }
 
-    fn files(resolved: &Resolved) -> Vec<&str> {
-        assert!(!resolved.missing, "{resolved:?}");
-        resolved.files.iter().map(String::as_str).collect()
+    /// Each `(importer, specifier, package directory, file)`: the specifier loads the file
+    /// in the package, after the package's `package.json`.
+    #[track_caller]
+    fn assert_loaded_from_packages(tree: &MemTree, cases: &[(&str, &str, &str, &str)]) {
+        for (importer, name, package, file) in cases {
+            let expected = [
+                format!("{package}/package.json"),
+                format!("{package}/{file}"),
+            ];
+            assert_eq!(
+                files_found(resolve(tree, importer, name)),
+                expected,
+                "{name}"
+            );
+        }
     }
 
     #[test]
@@ -939,87 +876,75 @@ module.exports = function () { require("in-expression"); };
     fn relative_files_extensions_and_directories() {
         let tree = debian();
         let server = "/app/server.js";
-        assert_eq!(
-            files(&resolve(&tree, server, "./lib/invoice")),
-            vec!["/app/lib/invoice.js", "/app/package.json"]
-        );
-        assert_eq!(
-            files(&resolve(&tree, "/app/lib/db.js", "../config/data.json")),
-            vec!["/app/config/data.json"]
-        );
-        assert_eq!(
-            files(&resolve(&tree, server, "./lib/widgets")),
-            vec!["/app/lib/widgets/index.js", "/app/package.json"]
-        );
-        assert_eq!(
-            files(&resolve(&tree, server, "./build/Release/addon")),
-            vec!["/app/build/Release/addon.node"]
-        );
-        assert_eq!(
-            files(&resolve(&tree, "/srv/x.js", "/app/lib/db.js")),
-            vec!["/app/lib/db.js", "/app/package.json"]
-        );
+        let scope = "/app/package.json";
+        let cases: [(&str, &str, &[&str]); 5] = [
+            (server, "./lib/invoice", &["/app/lib/invoice.js", scope]),
+            (
+                "/app/lib/db.js",
+                "../config/data.json",
+                &["/app/config/data.json"],
+            ),
+            (
+                server,
+                "./lib/widgets",
+                &["/app/lib/widgets/index.js", scope],
+            ),
+            (
+                server,
+                "./build/Release/addon",
+                &["/app/build/Release/addon.node"],
+            ),
+            ("/srv/x.js", "/app/lib/db.js", &["/app/lib/db.js", scope]),
+        ];
+        for (importer, name, files) in cases {
+            assert_eq!(files_found(resolve(&tree, importer, name)), files, "{name}");
+        }
         assert!(resolve(&tree, server, "./lib/nope").missing);
     }
 
     #[test]
     fn debian_global_folders() {
         let tree = debian();
-        assert_eq!(
-            files(&resolve(&tree, "/app/server.js", "express")),
-            vec![
-                "/usr/share/nodejs/express/package.json",
-                "/usr/share/nodejs/express/index.js"
-            ]
+        let server = "/app/server.js";
+        let express = "/usr/share/nodejs/express";
+        assert_loaded_from_packages(
+            &tree,
+            &[
+                (server, "express", express, "index.js"),
+                (
+                    "/usr/share/nodejs/express/index.js",
+                    "ms",
+                    "/usr/share/nodejs/ms",
+                    "index.js",
+                ),
+                (
+                    server,
+                    "bufferutil",
+                    "/usr/lib/x86_64-linux-gnu/nodejs/bufferutil",
+                    "bufferutil.node",
+                ),
+                (server, "express/lib/express", express, "lib/express.js"),
+            ],
         );
-        assert_eq!(
-            files(&resolve(&tree, "/usr/share/nodejs/express/index.js", "ms")),
-            vec![
-                "/usr/share/nodejs/ms/package.json",
-                "/usr/share/nodejs/ms/index.js"
-            ]
-        );
-        assert_eq!(
-            files(&resolve(&tree, "/app/server.js", "bufferutil")),
-            vec![
-                "/usr/lib/x86_64-linux-gnu/nodejs/bufferutil/package.json",
-                "/usr/lib/x86_64-linux-gnu/nodejs/bufferutil/bufferutil.node"
-            ]
-        );
-        assert_eq!(
-            files(&resolve(&tree, "/app/server.js", "express/lib/express")),
-            vec![
-                "/usr/share/nodejs/express/package.json",
-                "/usr/share/nodejs/express/lib/express.js"
-            ]
-        );
-        assert!(resolve(&tree, "/app/server.js", "left-pad").missing);
+        assert!(resolve(&tree, server, "left-pad").missing);
     }
 
     #[test]
     fn nearest_node_modules_first_and_up_the_tree() {
-        let tree = debian();
-        assert_eq!(
-            files(&resolve(&tree, "/app/server.js", "ejs")),
-            vec![
-                "/app/node_modules/ejs/package.json",
-                "/app/node_modules/ejs/ejs.js"
-            ]
-        );
-        assert_eq!(
-            files(&resolve(&tree, "/app/node_modules/ejs/ejs.js", "jake")),
-            vec![
-                "/app/node_modules/jake/package.json",
-                "/app/node_modules/jake/index.js"
-            ]
-        );
-        // the package.json read through a symlinked package
-        assert_eq!(
-            files(&resolve(&tree, "/app/server.js", "linked")),
-            vec![
-                "/app/node_modules/linked/package.json",
-                "/app/node_modules/linked/main.js"
-            ]
+        let server = "/app/server.js";
+        assert_loaded_from_packages(
+            &debian(),
+            &[
+                (server, "ejs", "/app/node_modules/ejs", "ejs.js"),
+                (
+                    "/app/node_modules/ejs/ejs.js",
+                    "jake",
+                    "/app/node_modules/jake",
+                    "index.js",
+                ),
+                // the package.json read through a symlinked package
+                (server, "linked", "/app/node_modules/linked", "main.js"),
+            ],
         );
     }
 
@@ -1034,24 +959,17 @@ module.exports = function () { require("in-expression"); };
             "/app/server.js",
             "helper",
         );
-        assert_eq!(files(&resolved), vec!["/opt/node-path/helper.js"]);
+        assert_eq!(files_found(resolved), ["/opt/node-path/helper.js"]);
         assert_eq!(
-            files(&resolve(&tree, "/app/server.js", "homemod")),
-            vec!["/root/.node_modules/homemod/index.js"]
+            files_found(resolve(&tree, "/app/server.js", "homemod")),
+            ["/root/.node_modules/homemod/index.js"]
         );
         assert!(resolve_with(&tree, &[("HOME", "/home/app")], "/app/server.js", "homemod").missing);
 
         let mut resolver = NodeResolver::new(&ImportContext::default());
         resolver.learn(&tree, &["/usr/local/bin/node".to_string()]);
-        let import = Import {
-            name: "prefixed".into(),
-            kind: ImportKind::Module,
-            optional: false,
-            lazy: false,
-            line: 1,
-        };
-        let resolved = resolver.resolve(&tree, "/app/server.js", &import);
-        assert_eq!(files(&resolved), vec!["/usr/local/lib/node/prefixed.js"]);
+        let resolved = resolver.resolve(&tree, "/app/server.js", &import("prefixed", Module));
+        assert_eq!(files_found(resolved), ["/usr/local/lib/node/prefixed.js"]);
     }
 
     fn with_exports() -> MemTree {
@@ -1099,8 +1017,9 @@ module.exports = function () { require("in-expression"); };
     fn package_exports_win_over_main() {
         let tree = with_exports();
         let pkg = "/app/node_modules/@scope/pkg";
-        let resolved = resolve(&tree, "/app/server.js", "@scope/pkg");
-        let mut kept = files(&resolved);
+        let server = "/app/server.js";
+        let resolved = resolve(&tree, server, "@scope/pkg");
+        let mut kept = files_found(resolved);
         kept.sort();
         assert_eq!(
             kept,
@@ -1110,29 +1029,16 @@ module.exports = function () { require("in-expression"); };
                 format!("{pkg}/package.json"),
             ]
         );
-        assert_eq!(
-            files(&resolve(&tree, "/app/server.js", "@scope/pkg/feature")),
-            vec![
-                format!("{pkg}/package.json"),
-                format!("{pkg}/lib/feature.js")
-            ]
-        );
-        assert_eq!(
-            files(&resolve(&tree, "/app/server.js", "@scope/pkg/utils/a")),
-            vec![
-                format!("{pkg}/package.json"),
-                format!("{pkg}/lib/utils/a.js")
-            ]
-        );
-        assert_eq!(
-            files(&resolve(&tree, "/app/server.js", "sugar")),
-            vec![
-                "/app/node_modules/sugar/package.json",
-                "/app/node_modules/sugar/sugar.js"
-            ]
+        assert_loaded_from_packages(
+            &tree,
+            &[
+                (server, "@scope/pkg/feature", pkg, "lib/feature.js"),
+                (server, "@scope/pkg/utils/a", pkg, "lib/utils/a.js"),
+                (server, "sugar", "/app/node_modules/sugar", "sugar.js"),
+            ],
         );
         // not exported: the CommonJS way still finds what is there
-        assert!(resolve(&tree, "/app/server.js", "@scope/pkg/utils/private/c").missing);
+        assert!(resolve(&tree, server, "@scope/pkg/utils/private/c").missing);
     }
 
     #[test]
@@ -1148,7 +1054,7 @@ module.exports = function () { require("in-expression"); };
             "./util.js",
         );
         assert_eq!(
-            files(&resolved),
+            files_found(resolved),
             vec![
                 "/app/node_modules/@scope/pkg/esm/util.js",
                 "/app/node_modules/@scope/pkg/esm/package.json"
@@ -1160,11 +1066,11 @@ module.exports = function () { require("in-expression"); };
     fn private_imports_map() {
         let tree = debian();
         assert_eq!(
-            files(&resolve(&tree, "/app/lib/invoice.js", "#db")),
+            files_found(resolve(&tree, "/app/lib/invoice.js", "#db")),
             vec!["/app/package.json", "/app/lib/db.js"]
         );
         assert_eq!(
-            files(&resolve(&tree, "/app/server.js", "#ms")),
+            files_found(resolve(&tree, "/app/server.js", "#ms")),
             vec![
                 "/app/package.json",
                 "/usr/share/nodejs/ms/package.json",

@@ -12,11 +12,11 @@
 
 use std::collections::BTreeSet;
 
-use tree_sitter::{Node, Parser};
+use tree_sitter::Node;
 
-use super::lookup::{Lookup, join_relative};
-use super::syntax::{line, text, unquote, walk};
-use super::{Import, ImportContext, ImportKind, Resolved};
+use super::lookup::Lookup;
+use super::syntax::{Context, contains_node, line, parse_once, text, unquote, walk};
+use super::{Import, ImportContext, ImportKind, Language, Resolved};
 use crate::resolve::tree::FileTree;
 use crate::resolve::walk::join;
 
@@ -31,12 +31,6 @@ const STRINGS: &[&str] = &[
     "string_q_quoted",
     "string_qq_quoted",
 ];
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Context {
-    optional: bool,
-    lazy: bool,
-}
 
 pub fn imports(root: Node, source: &[u8]) -> Vec<Import> {
     imports_at(root, source, Context::default(), 0, 0)
@@ -307,12 +301,9 @@ fn branches_on_platform(node: Node, source: &[u8]) -> bool {
     let Some(condition) = node.child_by_field_name("condition") else {
         return false;
     };
-    let mut found = false;
-    walk(condition, (), |n, ()| {
-        found |= n.kind().ends_with("scalar_variable") && text(n, source) == "$^O";
-        (!found).then_some(())
-    });
-    found
+    contains_node(condition, |n| {
+        n.kind().ends_with("scalar_variable") && text(n, source) == "$^O"
+    })
 }
 
 /// The imports in the source of a string `eval "use X; 1"`.
@@ -334,14 +325,7 @@ fn string_eval(
         return Vec::new();
     };
     let code = &source[code.0..code.1];
-    let mut parser = Parser::new();
-    if parser
-        .set_language(&tree_sitter_perl::LANGUAGE.into())
-        .is_err()
-    {
-        return Vec::new();
-    }
-    let Some(tree) = parser.parse(code, None) else {
+    let Some(tree) = parse_once(Language::Perl, code) else {
         return Vec::new();
     };
     // all of it runs when the eval does, and a failure there is caught
@@ -396,20 +380,10 @@ pub struct PerlResolver {
 
 impl PerlResolver {
     pub fn new(context: &ImportContext) -> Self {
-        let perl5lib = context
-            .env
-            .get("PERL5LIB")
-            .map(|p| {
-                p.split(':')
-                    .filter(|d| d.starts_with('/'))
-                    .map(|d| join_relative("/", d))
-                    .collect()
-            })
-            .unwrap_or_default();
         PerlResolver {
             lookup: Lookup::default(),
-            perl5lib,
-            workdir: context.workdir.clone().filter(|w| w.starts_with('/')),
+            perl5lib: context.env_dirs("PERL5LIB"),
+            workdir: context.absolute_workdir(),
             versions: BTreeSet::new(),
             inc: None,
         }
@@ -446,12 +420,8 @@ impl PerlResolver {
             _ => (name.to_string(), name.strip_suffix(".pm")),
         };
         let bases = self.bases_for(tree, &file, import.kind != ImportKind::Module);
-        out.files.extend(
-            bases
-                .iter()
-                .map(|base| join_relative(base, &file))
-                .find(|path| self.lookup.is_file(tree, path)),
-        );
+        out.files
+            .extend(self.lookup.first_file_under(tree, &bases, &file));
         if let Some(module) = module.filter(|_| !file.starts_with('/')) {
             let auto = format!("auto/{}", module.replace("::", "/"));
             let inc = self.inc(tree);
@@ -486,13 +456,7 @@ impl PerlResolver {
             let mut dirs = self.perl5lib.clone();
             dirs.extend(self.debian_inc(tree));
             dirs.extend(self.official_inc(tree));
-            let mut unique = Vec::new();
-            for dir in dirs {
-                if !unique.contains(&dir) && self.lookup.is_dir(tree, &dir) {
-                    unique.push(dir);
-                }
-            }
-            self.inc = Some(unique);
+            self.inc = Some(self.lookup.existing_dirs(tree, dirs));
         }
         self.inc.clone().unwrap_or_default()
     }
@@ -503,14 +467,16 @@ impl PerlResolver {
         let mut roots = vec!["/usr/share/perl".to_string()];
         roots.extend(multiarch.iter().map(|m| format!("/usr/lib/{m}/perl")));
         let short: BTreeSet<String> = self
-            .versions_in(tree, &roots)
+            .lookup
+            .versions_in(tree, &roots, &self.versions, is_version)
             .into_iter()
             .map(|v| major_minor(&v))
             .collect();
         roots.push("/usr/local/share/perl".to_string());
         roots.extend(multiarch.iter().map(|m| format!("/usr/local/lib/{m}/perl")));
         let full: Vec<String> = self
-            .versions_in(tree, &roots)
+            .lookup
+            .versions_in(tree, &roots, &self.versions, is_version)
             .into_iter()
             .filter(|v| v.split('.').count() == 3 && short.contains(&major_minor(v)))
             .collect();
@@ -539,7 +505,10 @@ impl PerlResolver {
     /// The official images' perl, built into /usr/local/lib/perl5 (`{a}` = x86_64-linux-gnu).
     fn official_inc(&mut self, tree: &dyn FileTree) -> Vec<String> {
         let prefix = "/usr/local/lib/perl5";
-        let versions = self.versions_in(tree, &[prefix.to_string()]);
+        let roots = [prefix.to_string()];
+        let versions = self
+            .lookup
+            .versions_in(tree, &roots, &self.versions, is_version);
         let mut dirs = Vec::new();
         for v in versions.iter().filter(|v| v.split('.').count() == 3) {
             for kind in ["site_perl/", "vendor_perl/", ""] {
@@ -549,16 +518,6 @@ impl PerlResolver {
             }
         }
         dirs
-    }
-
-    /// Version directories in `roots`, and the versions learned from kept paths.
-    fn versions_in(&mut self, tree: &dyn FileTree, roots: &[String]) -> BTreeSet<String> {
-        let mut versions = self.versions.clone();
-        for root in roots {
-            let names = self.lookup.list(tree, root);
-            versions.extend(names.iter().filter(|n| is_version(n)).cloned());
-        }
-        versions
     }
 }
 
@@ -578,40 +537,14 @@ fn major_minor(version: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::resolve::imports::Language;
+    use crate::resolve::imports::Language::Perl;
     use crate::resolve::imports::syntax::Parsers;
+    use crate::resolve::imports::test_support::{
+        context, extract, import, lazy, mandatory, named, optional, summary, with_files_holding,
+    };
     use crate::resolve::memtree::MemTree;
-
-    fn extract(source: &str) -> Vec<Import> {
-        Parsers::default()
-            .extract(Language::Perl, source.as_bytes())
-            .imports
-    }
-
-    fn summary(source: &str) -> Vec<(String, ImportKind, usize)> {
-        extract(source)
-            .into_iter()
-            .map(|i| (i.name, i.kind, i.line))
-            .collect()
-    }
-
-    fn flags(source: &str) -> Vec<(String, bool, bool)> {
-        extract(source)
-            .into_iter()
-            .map(|i| (i.name, i.optional, i.lazy))
-            .collect()
-    }
-
-    fn module(name: &str, line: usize) -> (String, ImportKind, usize) {
-        (name.to_string(), ImportKind::Module, line)
-    }
-
-    fn path(name: &str, line: usize) -> (String, ImportKind, usize) {
-        (name.to_string(), ImportKind::Path, line)
-    }
+    use ImportKind::{Module, Path};
 
     #[test]
     fn use_no_and_require() {
@@ -632,20 +565,20 @@ require "or-die.pl" or die "no: $!";
 use lib '/opt/lib';
 "#;
         assert_eq!(
-            summary(source),
+            summary(Perl, source),
             vec![
-                module("strict", 2),
-                module("warnings", 3),
-                module("POSIX", 6),
-                module("List::Util", 7),
-                module("Foo::Bar", 8),
-                module("warnings", 9),
-                module("Carp", 10),
-                path("config.pl", 11),
-                path("lib/helpers.pl", 12),
-                path("paren.pl", 13),
-                path("or-die.pl", 14),
-                module("lib", 15),
+                mandatory("strict", Module, 2),
+                mandatory("warnings", Module, 3),
+                mandatory("POSIX", Module, 6),
+                mandatory("List::Util", Module, 7),
+                mandatory("Foo::Bar", Module, 8),
+                mandatory("warnings", Module, 9),
+                mandatory("Carp", Module, 10),
+                mandatory("config.pl", Path, 11),
+                mandatory("lib/helpers.pl", Path, 12),
+                mandatory("paren.pl", Path, 13),
+                mandatory("or-die.pl", Path, 14),
+                mandatory("lib", Module, 15),
             ]
         );
     }
@@ -668,31 +601,28 @@ use parent
   );
 "#;
         assert_eq!(
-            summary(source),
+            summary(Perl, source),
             vec![
-                module("parent", 2),
-                module("Base::One", 2),
-                module("Base::Two", 2),
-                module("parent", 3),
-                module("Base::Three", 3),
-                module("parent", 4),
-                module("base", 5),
-                module("Old::Base", 5),
-                module("Other::Base", 5),
-                module("base", 6),
-                module("Qw::Base", 6),
-                module("constant", 7),
-                module("feature", 8),
-                module("subs", 9),
-                module("if", 10),
-                module("Compat::Old", 10),
-                module("parent", 11),
-                module("Multi::Line", 11),
+                mandatory("parent", Module, 2),
+                mandatory("Base::One", Module, 2),
+                mandatory("Base::Two", Module, 2),
+                mandatory("parent", Module, 3),
+                mandatory("Base::Three", Module, 3),
+                mandatory("parent", Module, 4),
+                mandatory("base", Module, 5),
+                mandatory("Old::Base", Module, 5),
+                mandatory("Other::Base", Module, 5),
+                mandatory("base", Module, 6),
+                mandatory("Qw::Base", Module, 6),
+                mandatory("constant", Module, 7),
+                mandatory("feature", Module, 8),
+                mandatory("subs", Module, 9),
+                mandatory("if", Module, 10),
+                ("Compat::Old".to_string(), Module, true, 10),
+                mandatory("parent", Module, 11),
+                mandatory("Multi::Line", Module, 11),
             ]
         );
-        let optional: Vec<bool> = extract(source).iter().map(|i| i.optional).collect();
-        assert_eq!(optional.iter().filter(|o| **o).count(), 1);
-        assert!(optional[15]);
     }
 
     #[test]
@@ -717,7 +647,7 @@ use In::Pod;
 __END__
 use After::End;
 "#;
-        assert_eq!(summary(source), vec![]);
+        assert_eq!(summary(Perl, source), vec![]);
     }
 
     #[test]
@@ -735,24 +665,24 @@ require Win32::Console if $^O eq 'MSWin32';
 do "settings.pl";
 require Plain::Mod;
 "#;
-        let found: Vec<(String, bool)> =
-            flags(source).into_iter().map(|(n, o, _)| (n, o)).collect();
-        let expected = [
-            ("JSON::XS", true),
-            ("Str::Double", true),
-            ("Str::Single", true),
-            ("Str::Q", true),
-            ("Str::QQ", true),
-            ("Try::Mod", true),
-            ("Catch::Mod", false),
-            ("Win32::API", true),
-            ("POSIX", true),
-            ("Win32::Console", true),
-            ("settings.pl", true),
-            ("Plain::Mod", false),
-        ];
-        assert_eq!(found, expected.map(|(n, o)| (n.to_string(), o)));
-        let lines: Vec<usize> = extract(source).iter().map(|i| i.line).collect();
+        assert_eq!(
+            optional(Perl, source),
+            named(&[
+                ("JSON::XS", true),
+                ("Str::Double", true),
+                ("Str::Single", true),
+                ("Str::Q", true),
+                ("Str::QQ", true),
+                ("Try::Mod", true),
+                ("Catch::Mod", false),
+                ("Win32::API", true),
+                ("POSIX", true),
+                ("Win32::Console", true),
+                ("settings.pl", true),
+                ("Plain::Mod", false),
+            ])
+        );
+        let lines: Vec<usize> = extract(Perl, source).iter().map(|i| i.line).collect();
         assert_eq!(lines, [1, 2, 3, 4, 5, 8, 8, 9, 9, 10, 11, 12]);
     }
 
@@ -770,18 +700,18 @@ my $cb = sub { require In::Closure };
 BEGIN { require In::Begin }
 require Top::Level;
 "#;
-        let found: Vec<(String, bool)> =
-            flags(source).into_iter().map(|(n, _, l)| (n, l)).collect();
-        let expected = [
-            ("Compile::Time", false),
-            ("Run::Time", true),
-            ("In::Eval", true),
-            ("deep.pl", true),
-            ("In::Closure", true),
-            ("In::Begin", false),
-            ("Top::Level", false),
-        ];
-        assert_eq!(found, expected.map(|(n, l)| (n.to_string(), l)));
+        assert_eq!(
+            lazy(Perl, source),
+            named(&[
+                ("Compile::Time", false),
+                ("Run::Time", true),
+                ("In::Eval", true),
+                ("deep.pl", true),
+                ("In::Closure", true),
+                ("In::Begin", false),
+                ("Top::Level", false),
+            ])
+        );
     }
 
     #[test]
@@ -790,7 +720,7 @@ require Top::Level;
         let source = r#"use overload '""' => "STRINGIFY", '0+' => "NUMIFY",
   fallback => 1;
 "#;
-        let found = Parsers::default().extract(Language::Perl, source.as_bytes());
+        let found = Parsers::default().extract(Perl, source.as_bytes());
         // the grammar's gaps are not reported: the imports around them are recovered
         assert!(found.problem.is_none());
         let names: Vec<&str> = found.imports.iter().map(|i| i.name.as_str()).collect();
@@ -809,19 +739,14 @@ require Top::Level;
             "require (",
             "use base (",
         ] {
-            let _ = extract(source);
+            let _ = extract(Perl, source);
         }
-    }
-
-    fn file(tree: MemTree, path: &str) -> MemTree {
-        tree.file(path, 0o644, b"1;\n".to_vec())
     }
 
     /// Debian 12: perl 5.36 (perl-base, libperl5.36, perl-modules-5.36), Debian's vendor
     /// modules, a module installed with cpanm (and one left from an older perl), and an app.
     fn debian() -> MemTree {
-        let mut tree = MemTree::new();
-        for path in [
+        let paths = [
             "/usr/bin/perl",
             "/etc/perl/sitecustomize.pl",
             "/usr/lib/x86_64-linux-gnu/perl-base/strict.pm",
@@ -848,9 +773,8 @@ require Top::Level;
             "/app/config.pl",
             "/app/lib/App/Util.pm",
             "/opt/perl5lib/Extra.pm",
-        ] {
-            tree = file(tree, path);
-        }
+        ];
+        let tree = with_files_holding(MemTree::new(), &paths, "1;\n");
         // as on Debian 12: @INC names 5.36, a symlink to 5.36.0
         tree.hardlink("/usr/bin/perl5.36.0", "/usr/bin/perl")
             .symlink("/usr/share/perl/5.36", "5.36.0")
@@ -858,23 +782,9 @@ require Top::Level;
     }
 
     fn resolve_in(tree: &MemTree, env: &[(&str, &str)], name: &str, kind: ImportKind) -> Resolved {
-        let context = ImportContext {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            workdir: Some("/app".to_string()),
-        };
-        let mut resolver = PerlResolver::new(&context);
+        let mut resolver = PerlResolver::new(&context(env, Some("/app")));
         resolver.learn(tree, &["/usr/bin/perl5.36.0".to_string()]);
-        let import = Import {
-            name: name.to_string(),
-            kind,
-            optional: false,
-            lazy: false,
-            line: 1,
-        };
-        resolver.resolve(tree, "/app/script.pl", &import)
+        resolver.resolve(tree, "/app/script.pl", &import(name, kind))
     }
 
     fn found(resolved: Resolved) -> (Vec<String>, Vec<String>) {
@@ -885,64 +795,64 @@ require Top::Level;
     #[test]
     fn modules_over_debian_inc() {
         let tree = debian();
-        let r = |name| found(resolve_in(&tree, &[], name, ImportKind::Module));
-        let one = |file: &str| (vec![file.to_string()], Vec::<String>::new());
-        assert_eq!(
-            r("strict"),
-            one("/usr/lib/x86_64-linux-gnu/perl-base/strict.pm")
-        );
-        assert_eq!(
-            r("Getopt::Long"),
-            one("/usr/share/perl/5.36/Getopt/Long.pm")
-        );
-        assert_eq!(r("Try::Tiny"), one("/usr/share/perl5/Try/Tiny.pm"));
-        assert_eq!(
-            r("Local::Mod"),
-            one("/usr/local/share/perl/5.36.0/Local/Mod.pm")
-        );
-        assert!(resolve_in(&tree, &[], "Stale::Mod", ImportKind::Module).missing);
-        assert!(resolve_in(&tree, &[], "No::Such", ImportKind::Module).missing);
+        // (module, its file); none of them has an `auto/` directory
+        let cases = [
+            ("strict", "/usr/lib/x86_64-linux-gnu/perl-base/strict.pm"),
+            ("Getopt::Long", "/usr/share/perl/5.36/Getopt/Long.pm"),
+            ("Try::Tiny", "/usr/share/perl5/Try/Tiny.pm"),
+            ("Local::Mod", "/usr/local/share/perl/5.36.0/Local/Mod.pm"),
+        ];
+        for (name, file) in cases {
+            let resolved = found(resolve_in(&tree, &[], name, Module));
+            assert_eq!(resolved, (vec![file.to_string()], vec![]), "{name}");
+        }
+        assert!(resolve_in(&tree, &[], "Stale::Mod", Module).missing);
+        assert!(resolve_in(&tree, &[], "No::Such", Module).missing);
         // the script's directory is not on @INC
-        assert!(resolve_in(&tree, &[], "lib::App::Util", ImportKind::Module).missing);
+        assert!(resolve_in(&tree, &[], "lib::App::Util", Module).missing);
         let env = [("PERL5LIB", "/opt/perl5lib:/app/lib")];
-        let (files, _) = found(resolve_in(&tree, &env, "App::Util", ImportKind::Module));
+        let (files, _) = found(resolve_in(&tree, &env, "App::Util", Module));
         assert_eq!(files, ["/app/lib/App/Util.pm"]);
-        let (files, _) = found(resolve_in(&tree, &env, "Extra", ImportKind::Module));
+        let (files, _) = found(resolve_in(&tree, &env, "Extra", Module));
         assert_eq!(files, ["/opt/perl5lib/Extra.pm"]);
     }
 
     #[test]
     fn auto_directories_come_along() {
         let tree = debian();
-        let r = |name| found(resolve_in(&tree, &[], name, ImportKind::Module));
-        assert_eq!(
-            r("POSIX"),
+        let r = |name| found(resolve_in(&tree, &[], name, Module));
+        // (module, its `auto/` directory)
+        let cases = [
+            ("POSIX", "/usr/lib/x86_64-linux-gnu/perl-base/auto/POSIX"),
             (
-                vec!["/usr/lib/x86_64-linux-gnu/perl-base/POSIX.pm".to_string()],
-                vec!["/usr/lib/x86_64-linux-gnu/perl-base/auto/POSIX".to_string()]
-            )
-        );
+                "JSON::XS",
+                "/usr/lib/x86_64-linux-gnu/perl5/5.36/auto/JSON/XS",
+            ),
+            (
+                "Storable",
+                "/usr/lib/x86_64-linux-gnu/perl/5.36/auto/Storable",
+            ),
+            ("Text::Split", "/usr/share/perl/5.36/auto/Text/Split"),
+            (
+                "List::Util",
+                "/usr/lib/x86_64-linux-gnu/perl-base/auto/List/Util",
+            ),
+        ];
+        for (name, dir) in cases {
+            assert_eq!(r(name).1, [dir], "{name}");
+        }
         assert_eq!(
-            r("JSON::XS").1,
-            ["/usr/lib/x86_64-linux-gnu/perl5/5.36/auto/JSON/XS"]
+            r("POSIX").0,
+            ["/usr/lib/x86_64-linux-gnu/perl-base/POSIX.pm"]
         );
-        assert_eq!(
-            r("Storable").1,
-            ["/usr/lib/x86_64-linux-gnu/perl/5.36/auto/Storable"]
-        );
-        assert_eq!(r("Text::Split").1, ["/usr/share/perl/5.36/auto/Text/Split"]);
-        assert_eq!(
-            r("List::Util").1,
-            ["/usr/lib/x86_64-linux-gnu/perl-base/auto/List/Util"]
-        );
-        let (_, dirs) = found(resolve_in(&tree, &[], "Text/Split.pm", ImportKind::Path));
+        let (_, dirs) = found(resolve_in(&tree, &[], "Text/Split.pm", Path));
         assert_eq!(dirs, ["/usr/share/perl/5.36/auto/Text/Split"]);
     }
 
     #[test]
     fn file_paths() {
         let tree = debian();
-        let r = |name| found(resolve_in(&tree, &[], name, ImportKind::Path)).0;
+        let r = |name| found(resolve_in(&tree, &[], name, Path)).0;
         assert_eq!(r("config.pl"), ["/app/config.pl"]);
         assert_eq!(r("./config.pl"), ["/app/config.pl"]);
         assert_eq!(
@@ -951,50 +861,47 @@ require Top::Level;
         );
         assert_eq!(r("sitecustomize.pl"), ["/etc/perl/sitecustomize.pl"]);
         assert_eq!(r("JSON.pm"), ["/usr/share/perl5/JSON.pm"]);
-        assert!(resolve_in(&tree, &[], "./JSON.pm", ImportKind::Path).missing);
-        assert!(resolve_in(&tree, &[], "nope.pl", ImportKind::Path).missing);
+        assert!(resolve_in(&tree, &[], "./JSON.pm", Path).missing);
+        assert!(resolve_in(&tree, &[], "nope.pl", Path).missing);
     }
 
     #[test]
     fn built_in_packages_are_never_missing() {
         let tree = debian();
         for name in ["UNIVERSAL", "CORE::GLOBAL", "Internals"] {
-            assert_eq!(
-                resolve_in(&tree, &[], name, ImportKind::Module),
-                Resolved::default()
-            );
+            assert_eq!(resolve_in(&tree, &[], name, Module), Resolved::default());
         }
     }
 
     #[test]
     fn official_image_inc() {
-        let mut tree = MemTree::new();
-        for path in [
+        let paths = [
             "/usr/local/bin/perl",
             "/usr/local/lib/perl5/5.38.2/strict.pm",
             "/usr/local/lib/perl5/5.38.2/x86_64-linux-gnu/POSIX.pm",
             "/usr/local/lib/perl5/5.38.2/x86_64-linux-gnu/auto/POSIX/POSIX.so",
             "/usr/local/lib/perl5/site_perl/5.38.2/Mojo.pm",
             "/usr/local/lib/perl5/site_perl/5.38.2/x86_64-linux-gnu/JSON/XS.pm",
-        ] {
-            tree = file(tree, path);
-        }
-        let r = |name| found(resolve_in(&tree, &[], name, ImportKind::Module));
-        assert_eq!(r("strict").0, ["/usr/local/lib/perl5/5.38.2/strict.pm"]);
-        assert_eq!(
-            r("POSIX"),
+        ];
+        let tree = with_files_holding(MemTree::new(), &paths, "1;\n");
+        let r = |name| found(resolve_in(&tree, &[], name, Module));
+        let site = "/usr/local/lib/perl5/site_perl/5.38.2";
+        // (module, its file)
+        let cases = [
+            ("strict", "/usr/local/lib/perl5/5.38.2/strict.pm"),
             (
-                vec!["/usr/local/lib/perl5/5.38.2/x86_64-linux-gnu/POSIX.pm".to_string()],
-                vec!["/usr/local/lib/perl5/5.38.2/x86_64-linux-gnu/auto/POSIX".to_string()]
-            )
-        );
+                "POSIX",
+                "/usr/local/lib/perl5/5.38.2/x86_64-linux-gnu/POSIX.pm",
+            ),
+            ("Mojo", &format!("{site}/Mojo.pm")),
+            ("JSON::XS", &format!("{site}/x86_64-linux-gnu/JSON/XS.pm")),
+        ];
+        for (name, file) in cases {
+            assert_eq!(r(name).0, [file], "{name}");
+        }
         assert_eq!(
-            r("Mojo").0,
-            ["/usr/local/lib/perl5/site_perl/5.38.2/Mojo.pm"]
-        );
-        assert_eq!(
-            r("JSON::XS").0,
-            ["/usr/local/lib/perl5/site_perl/5.38.2/x86_64-linux-gnu/JSON/XS.pm"]
+            r("POSIX").1,
+            ["/usr/local/lib/perl5/5.38.2/x86_64-linux-gnu/auto/POSIX"]
         );
     }
 

@@ -11,8 +11,8 @@
 
 use tree_sitter::Node;
 
-use super::lookup::{Lookup, join_relative};
-use super::syntax::{line, literal_argument, text, walk};
+use super::lookup::Lookup;
+use super::syntax::{Context, children_but_comments, contains_node, literal_argument, text, walk};
 use super::{Import, ImportContext, ImportKind, Resolved};
 use crate::resolve::tree::FileTree;
 use crate::resolve::walk::parent;
@@ -42,12 +42,6 @@ const FUNCTIONS: &[&str] = &[
     "arrow_function",
 ];
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Context {
-    optional: bool,
-    lazy: bool,
-}
-
 pub fn imports(root: Node, source: &[u8]) -> Vec<Import> {
     let mut out = Vec::new();
     walk(root, Context::default(), |node, mut context| {
@@ -60,21 +54,16 @@ pub fn imports(root: Node, source: &[u8]) -> Vec<Import> {
         if !INCLUDES.contains(&node.kind()) {
             return Some(context);
         }
-        let mut cursor = node.walk();
-        let argument = node
-            .named_children(&mut cursor)
-            .find(|c| c.kind() != "comment");
+        let argument = children_but_comments(node).first().copied();
         if let Some((name, kind)) = argument.and_then(|a| included_path(a, source)) {
             let suppressed = node
                 .parent()
                 .is_some_and(|p| p.kind() == "error_suppression_expression");
-            out.push(Import {
-                name,
-                kind,
+            let context = Context {
                 optional: context.optional || suppressed,
-                lazy: context.lazy,
-                line: line(node),
-            });
+                ..context
+            };
+            out.push(context.import(name, kind, node));
         }
         Some(context)
     });
@@ -92,17 +81,11 @@ fn is_guarded_body(node: Node, source: &[u8]) -> bool {
     let Some(condition) = parent.child_by_field_name("condition") else {
         return false;
     };
-    let mut guarded = false;
-    walk(condition, (), |n, ()| {
-        if n.kind() == "function_call_expression"
+    contains_node(condition, |n| {
+        n.kind() == "function_call_expression"
             && n.child_by_field_name("function")
                 .is_some_and(|f| GUARDS.contains(&text(f, source).trim_start_matches('\\')))
-        {
-            guarded = true;
-        }
-        (!guarded).then_some(())
-    });
-    guarded
+    })
 }
 
 /// What an include argument names: a literal path, or a path relative to the file's
@@ -124,11 +107,7 @@ fn included_path(argument: Node, source: &[u8]) -> Option<(String, ImportKind)> 
 
 fn unparenthesized(mut node: Node) -> Node {
     while node.kind() == "parenthesized_expression" {
-        let mut cursor = node.walk();
-        let Some(inner) = node
-            .named_children(&mut cursor)
-            .find(|c| c.kind() != "comment")
-        else {
+        let Some(&inner) = children_but_comments(node).first() else {
             break;
         };
         node = inner;
@@ -216,7 +195,7 @@ impl PhpResolver {
     pub fn new(context: &ImportContext) -> Self {
         PhpResolver {
             lookup: Lookup::default(),
-            workdir: context.workdir.clone().filter(|w| w.starts_with('/')),
+            workdir: context.absolute_workdir(),
         }
     }
 
@@ -241,19 +220,11 @@ impl PhpResolver {
                 .chain(INCLUDE_PATH.iter().copied())
                 .collect()
         };
-        let found = bases
-            .iter()
-            .map(|base| join_relative(base, name))
-            .find(|path| self.lookup.is_file(tree, path));
-        match found {
-            Some(file) => Resolved {
-                files: vec![file],
-                ..Resolved::default()
-            },
-            None => Resolved {
-                missing: true,
-                ..Resolved::default()
-            },
+        let found = self.lookup.first_file_under(tree, &bases, name);
+        Resolved {
+            missing: found.is_none(),
+            files: found.into_iter().collect(),
+            ..Resolved::default()
         }
     }
 }
@@ -261,30 +232,13 @@ impl PhpResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolve::imports::Language;
-    use crate::resolve::imports::syntax::Parsers;
+    use crate::resolve::imports::Language::Php;
+    use crate::resolve::imports::test_support::{
+        context, file, files_found, import, lazy, mandatory, named, optional, summary,
+        with_files_holding,
+    };
     use crate::resolve::memtree::MemTree;
-
-    fn extract(source: &str) -> Vec<Import> {
-        Parsers::default()
-            .extract(Language::Php, source.as_bytes())
-            .imports
-    }
-
-    fn summary(source: &str) -> Vec<(String, ImportKind, bool, usize)> {
-        extract(source)
-            .into_iter()
-            .map(|i| (i.name, i.kind, i.optional, i.line))
-            .collect()
-    }
-
-    fn path(name: &str, line: usize) -> (String, ImportKind, bool, usize) {
-        (name.to_string(), ImportKind::Path, false, line)
-    }
-
-    fn relative(name: &str, line: usize) -> (String, ImportKind, bool, usize) {
-        (name.to_string(), ImportKind::Relative, false, line)
-    }
+    use ImportKind::{Path, Relative};
 
     #[test]
     fn the_four_statements_with_and_without_parentheses() {
@@ -300,14 +254,14 @@ $page = require 'pages/home.php';
 </html>
 "#;
         assert_eq!(
-            summary(source),
+            summary(Php, source),
             vec![
-                path("header.php", 2),
-                path("lib/db.php", 4),
-                path("config.php", 5),
-                path("/usr/share/php/Smarty/Smarty.class.php", 6),
-                path("pages/home.php", 7),
-                path("optional.php", 8),
+                mandatory("header.php", Path, 2),
+                mandatory("lib/db.php", Path, 4),
+                mandatory("config.php", Path, 5),
+                mandatory("/usr/share/php/Smarty/Smarty.class.php", Path, 6),
+                mandatory("pages/home.php", Path, 7),
+                mandatory("optional.php", Path, 8),
             ]
         );
     }
@@ -325,16 +279,16 @@ include (__DIR__) . '/paren.php';
 require \dirname(__DIR__, 2) . '/two.php';
 "#;
         assert_eq!(
-            summary(source),
+            summary(Php, source),
             vec![
-                relative("vendor/autoload.php", 2),
-                relative("inc/functions.php", 3),
-                relative("../shared/util.php", 4),
-                relative("../config/app.php", 5),
-                relative("../../top.php", 6),
-                relative("lib/x.php", 7),
-                relative("paren.php", 8),
-                relative("../../two.php", 9),
+                mandatory("vendor/autoload.php", Relative, 2),
+                mandatory("inc/functions.php", Relative, 3),
+                mandatory("../shared/util.php", Relative, 4),
+                mandatory("../config/app.php", Relative, 5),
+                mandatory("../../top.php", Relative, 6),
+                mandatory("lib/x.php", Relative, 7),
+                mandatory("paren.php", Relative, 8),
+                mandatory("../../two.php", Relative, 9),
             ]
         );
     }
@@ -366,7 +320,10 @@ EOT;
 ?>
 <p>include 'in-html.php';</p>
 "#;
-        assert_eq!(summary(source), vec![path("admin/page.php", 4)]);
+        assert_eq!(
+            summary(Php, source),
+            vec![mandatory("admin/page.php", Path, 4)]
+        );
     }
 
     #[test]
@@ -381,20 +338,15 @@ if (file_exists(__DIR__ . '/config.local.php')) {
 if (\is_readable('custom.php')) require 'custom.php';
 if ($debug) include 'debug.php';
 "#;
-        let found = extract(source);
-        let optional: Vec<(&str, bool)> = found
-            .iter()
-            .map(|i| (i.name.as_str(), i.optional))
-            .collect();
         assert_eq!(
-            optional,
-            vec![
+            optional(Php, source),
+            named(&[
                 ("local.php", true),
                 ("config.local.php", true),
                 ("config.dist.php", false),
                 ("custom.php", true),
                 ("debug.php", false),
-            ]
+            ])
         );
     }
 
@@ -410,26 +362,23 @@ $f = function () { include 'in-closure.php'; };
 $g = fn() => include 'in-arrow.php';
 if ($x) { include 'in-if.php'; }
 "#;
-        let lazy: Vec<(String, bool)> = extract(source)
-            .into_iter()
-            .map(|i| (i.name, i.lazy))
-            .collect();
-        let expected = [
-            ("top.php", false),
-            ("in-function.php", true),
-            ("in-method.php", true),
-            ("in-closure.php", true),
-            ("in-arrow.php", true),
-            ("in-if.php", false),
-        ];
-        assert_eq!(lazy, expected.map(|(n, l)| (n.to_string(), l)));
+        assert_eq!(
+            lazy(Php, source),
+            named(&[
+                ("top.php", false),
+                ("in-function.php", true),
+                ("in-method.php", true),
+                ("in-closure.php", true),
+                ("in-arrow.php", true),
+                ("in-if.php", false),
+            ])
+        );
     }
 
     /// Debian 12 with php-apache's document root, Composer's vendor directory and a
     /// PEAR-style library in /usr/share/php.
     fn debian() -> MemTree {
-        let mut tree = MemTree::new();
-        for path in [
+        let paths = [
             "/var/www/html/index.php",
             "/var/www/html/header.php",
             "/var/www/html/inc/db.php",
@@ -440,10 +389,9 @@ if ($x) { include 'in-if.php'; }
             "/usr/share/php/Smarty/Smarty.class.php",
             "/usr/share/php/PEAR.php",
             "/srv/shared/lib.php",
-        ] {
-            tree = tree.file(path, 0o644, b"<?php\n".to_vec());
-        }
-        tree.symlink("/var/www/html/shared", "/srv/shared")
+        ];
+        with_files_holding(MemTree::new(), &paths, "<?php\n")
+            .symlink("/var/www/html/shared", "/srv/shared")
     }
 
     fn resolve(
@@ -453,24 +401,7 @@ if ($x) { include 'in-if.php'; }
         name: &str,
         kind: ImportKind,
     ) -> Resolved {
-        let context = ImportContext {
-            workdir: workdir.map(str::to_string),
-            ..ImportContext::default()
-        };
-        let import = Import {
-            name: name.to_string(),
-            kind,
-            optional: false,
-            lazy: false,
-            line: 1,
-        };
-        PhpResolver::new(&context).resolve(tree, importer, &import)
-    }
-
-    fn found(resolved: Resolved) -> String {
-        assert!(!resolved.missing, "{resolved:?}");
-        assert_eq!(resolved.files.len(), 1);
-        resolved.files[0].clone()
+        PhpResolver::new(&context(&[], workdir)).resolve(tree, importer, &import(name, kind))
     }
 
     #[test]
@@ -479,53 +410,53 @@ if ($x) { include 'in-if.php'; }
         let index = "/var/www/html/index.php";
         let admin = "/var/www/html/admin/index.php";
         let www = Some("/var/www/html");
-        let r = |importer, name, kind| found(resolve(&tree, www, importer, name, kind));
-        assert_eq!(
-            r(index, "../vendor/autoload.php", ImportKind::Relative),
-            "/var/www/vendor/autoload.php"
-        );
-        assert_eq!(
-            r(admin, "../inc/db.php", ImportKind::Relative),
-            "/var/www/html/inc/db.php"
-        );
-        // plain relative: the file's directory, the working directory, then the include path
-        assert_eq!(
-            r(index, "inc/db.php", ImportKind::Path),
-            "/var/www/html/inc/db.php"
-        );
-        assert_eq!(
-            r(admin, "header.php", ImportKind::Path),
-            "/var/www/html/header.php"
-        );
-        assert_eq!(
-            r(admin, "PEAR.php", ImportKind::Path),
-            "/usr/share/php/PEAR.php"
-        );
-        assert_eq!(
-            r(index, "Smarty/Smarty.class.php", ImportKind::Path),
-            "/usr/share/php/Smarty/Smarty.class.php"
-        );
-        // ./ and ../: the file's directory and the working directory, not the include path
-        assert_eq!(
-            r(admin, "./inc/helpers.php", ImportKind::Path),
-            "/var/www/html/inc/helpers.php"
-        );
-        assert_eq!(
-            r(index, "../config.php", ImportKind::Path),
-            "/var/www/config.php"
-        );
-        assert!(resolve(&tree, www, index, "./PEAR.php", ImportKind::Path).missing);
-        // absolute, also through a symlink
-        assert_eq!(
-            r(admin, "/var/www/html/shared/lib.php", ImportKind::Path),
-            "/var/www/html/shared/lib.php"
-        );
-        assert_eq!(
-            r(admin, "/usr/share/php/../php/PEAR.php", ImportKind::Path),
-            "/usr/share/php/PEAR.php"
-        );
-        assert!(resolve(&tree, www, index, "/nope.php", ImportKind::Path).missing);
-        assert!(resolve(&tree, None, admin, "../nope.php", ImportKind::Relative).missing);
+        let found = [
+            (
+                index,
+                "../vendor/autoload.php",
+                Relative,
+                "/var/www/vendor/autoload.php",
+            ),
+            (admin, "../inc/db.php", Relative, "/var/www/html/inc/db.php"),
+            // plain relative: the file's directory, the working directory, then the include path
+            (index, "inc/db.php", Path, "/var/www/html/inc/db.php"),
+            (admin, "header.php", Path, "/var/www/html/header.php"),
+            (admin, "PEAR.php", Path, "/usr/share/php/PEAR.php"),
+            (
+                index,
+                "Smarty/Smarty.class.php",
+                Path,
+                "/usr/share/php/Smarty/Smarty.class.php",
+            ),
+            // ./ and ../: the file's directory and the working directory, not the include path
+            (
+                admin,
+                "./inc/helpers.php",
+                Path,
+                "/var/www/html/inc/helpers.php",
+            ),
+            (index, "../config.php", Path, "/var/www/config.php"),
+            // absolute, also through a symlink
+            (
+                admin,
+                "/var/www/html/shared/lib.php",
+                Path,
+                "/var/www/html/shared/lib.php",
+            ),
+            (
+                admin,
+                "/usr/share/php/../php/PEAR.php",
+                Path,
+                "/usr/share/php/PEAR.php",
+            ),
+        ];
+        for (importer, name, kind, file) in found {
+            let resolved = resolve(&tree, www, importer, name, kind);
+            assert_eq!(files_found(resolved), [file], "{name}");
+        }
+        assert!(resolve(&tree, www, index, "./PEAR.php", Path).missing);
+        assert!(resolve(&tree, www, index, "/nope.php", Path).missing);
+        assert!(resolve(&tree, None, admin, "../nope.php", Relative).missing);
     }
 
     #[test]
@@ -536,25 +467,24 @@ if ($x) { include 'in-if.php'; }
             None,
             "/var/www/html/index.php",
             "phar://app.phar/x.php",
-            ImportKind::Path,
+            Path,
         );
         assert_eq!(resolved, Resolved::default());
     }
 
     #[test]
     fn official_image_include_path() {
-        let tree = debian().file(
-            "/usr/local/lib/php/PEAR/Exception.php",
-            0o644,
-            b"<?php".to_vec(),
-        );
+        let tree = file(debian(), "/usr/local/lib/php/PEAR/Exception.php", "<?php");
         let resolved = resolve(
             &tree,
             Some("/var/www/html"),
             "/var/www/html/index.php",
             "PEAR/Exception.php",
-            ImportKind::Path,
+            Path,
         );
-        assert_eq!(found(resolved), "/usr/local/lib/php/PEAR/Exception.php");
+        assert_eq!(
+            files_found(resolved),
+            ["/usr/local/lib/php/PEAR/Exception.php"]
+        );
     }
 }

@@ -12,18 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use tree_sitter::Node;
 
 use super::lookup::Lookup;
-use super::syntax::{line, text, unquote, walk};
-use super::{Import, ImportContext, ImportKind, Resolved};
+use super::syntax::{Context, line, parse_once, text, unquote, walk};
+use super::{Import, ImportContext, ImportKind, Language, Resolved};
 use crate::resolve::tree::FileTree;
 use crate::resolve::walk::{ancestors, join, parent};
 
 // ---- extraction -------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Context {
-    optional: bool,
-    lazy: bool,
-}
 
 pub fn imports(root: Node, source: &[u8]) -> Vec<Import> {
     let mut out = Vec::new();
@@ -62,13 +56,7 @@ pub fn imports(root: Node, source: &[u8]) -> Vec<Import> {
                 let mut cursor = node.walk();
                 for name in node.children_by_field_name("name", &mut cursor) {
                     if let Some(module) = imported_name(name, source) {
-                        out.push(Import {
-                            name: module,
-                            kind: ImportKind::Module,
-                            optional: context.optional,
-                            lazy: context.lazy,
-                            line: line(node),
-                        });
+                        out.push(context.import(module, ImportKind::Module, node));
                     }
                 }
                 None
@@ -80,34 +68,21 @@ pub fn imports(root: Node, source: &[u8]) -> Vec<Import> {
             "future_import_statement" => None,
             "string" => {
                 if let Some(name) = mentioned_module(node, source) {
-                    out.push(Import {
-                        name,
-                        kind: ImportKind::Mention,
-                        optional: true,
-                        lazy: true,
-                        line: line(node),
-                    });
+                    out.push(Import::mention(name, line(node)));
                 }
                 None
             }
             "call" => {
+                // a string in a codec's place may be no codec (`'ignore'`): never a miss
+                let codec = Context {
+                    optional: true,
+                    ..context
+                };
                 for name in codec_names(node, source) {
-                    out.push(Import {
-                        name,
-                        kind: ImportKind::Codec,
-                        optional: true,
-                        lazy: context.lazy,
-                        line: line(node),
-                    });
+                    out.push(codec.import(name, ImportKind::Codec, node));
                 }
                 if let Some(name) = dynamic_import(node, source) {
-                    out.push(Import {
-                        name,
-                        kind: ImportKind::Module,
-                        optional: context.optional,
-                        lazy: context.lazy,
-                        line: line(node),
-                    });
+                    out.push(context.import(name, ImportKind::Module, node));
                 }
                 Some(context)
             }
@@ -190,13 +165,7 @@ fn from_import(node: Node, source: &[u8], context: Context) -> Option<Import> {
         .children_by_field_name("name", &mut cursor)
         .filter_map(|n| imported_name(n, source))
         .collect();
-    Some(Import {
-        name,
-        kind: ImportKind::From { names, level },
-        optional: context.optional,
-        lazy: context.lazy,
-        line: line(node),
-    })
+    Some(context.import(name, ImportKind::From { names, level }, node))
 }
 
 /// `importlib.import_module("x")`, `import_module("x")`, `__import__("x")` with a literal.
@@ -540,13 +509,7 @@ impl PythonResolver {
             roots.push(site.clone());
             roots.extend(self.pth_dirs(tree, &site));
         }
-        let mut unique = Vec::new();
-        for root in roots {
-            if !unique.contains(&root) && self.lookup.is_dir(tree, &root) {
-                unique.push(root);
-            }
-        }
-        unique
+        self.lookup.existing_dirs(tree, roots)
     }
 
     /// Directories named by the `.pth` files of a site directory.
@@ -885,15 +848,8 @@ fn normalize_codec(name: &str) -> String {
 
 /// The `'alias': 'module'` pairs of `encodings/aliases.py`.
 fn parse_aliases(source: &[u8]) -> BTreeMap<String, String> {
-    let mut parser = tree_sitter::Parser::new();
     let mut table = BTreeMap::new();
-    if parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .is_err()
-    {
-        return table;
-    }
-    let Some(tree) = parser.parse(source, None) else {
+    let Some(tree) = parse_once(Language::Python, source) else {
         return table;
     };
     walk(tree.root_node(), (), |node, ()| {

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tree_sitter::Node;
 
 use super::lookup::{Lookup, join_relative};
-use super::syntax::{line, plain_string, text, walk};
+use super::syntax::{Context, children_but_comments, plain_string, text, walk};
 use super::{Import, ImportContext, ImportKind, Resolved};
 use crate::resolve::tree::FileTree;
 use crate::resolve::walk::{join, parent};
@@ -24,12 +24,6 @@ use crate::resolve::walk::{join, parent};
 /// Code that runs when it is called, not when the file loads. Blocks are not among them:
 /// most run at once (`each`, `tap`, `configure`).
 const FUNCTIONS: &[&str] = &["method", "singleton_method", "lambda"];
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Context {
-    optional: bool,
-    lazy: bool,
-}
 
 pub fn imports(root: Node, source: &[u8]) -> Vec<Import> {
     let mut out = Vec::new();
@@ -43,13 +37,7 @@ pub fn imports(root: Node, source: &[u8]) -> Vec<Import> {
         if node.kind() == "call"
             && let Some((name, kind)) = loaded(node, source)
         {
-            out.push(Import {
-                name,
-                kind,
-                optional: context.optional,
-                lazy: context.lazy,
-                line: line(node),
-            });
+            out.push(context.import(name, kind, node));
         }
         Some(context)
     });
@@ -83,16 +71,12 @@ fn loaded(call: Node, source: &[u8]) -> Option<(String, ImportKind)> {
         return None;
     }
     let method = text(call.child_by_field_name("method")?, source);
-    let arguments = call.child_by_field_name("arguments")?;
-    let mut cursor = arguments.walk();
-    let mut values = arguments
-        .named_children(&mut cursor)
-        .filter(|c| c.kind() != "comment");
+    let values = children_but_comments(call.child_by_field_name("arguments")?);
     let (argument, kind) = match method {
-        "require" => (values.next()?, ImportKind::Module),
-        "require_relative" => (values.next()?, ImportKind::Relative),
-        "load" => (values.next()?, ImportKind::Path),
-        "autoload" => (values.nth(1)?, ImportKind::Module),
+        "require" => (*values.first()?, ImportKind::Module),
+        "require_relative" => (*values.first()?, ImportKind::Relative),
+        "load" => (*values.first()?, ImportKind::Path),
+        "autoload" => (*values.get(1)?, ImportKind::Module),
         _ => return None,
     };
     if let Some(name) = string(argument, source) {
@@ -164,12 +148,7 @@ fn file_call<'t>(node: Node<'t>, source: &[u8], methods: &[&str]) -> Option<Vec<
         return None;
     }
     let arguments = node.child_by_field_name("arguments")?;
-    let mut cursor = arguments.walk();
-    let values = arguments
-        .named_children(&mut cursor)
-        .filter(|c| c.kind() != "comment")
-        .collect();
-    Some(values)
+    Some(children_but_comments(arguments))
 }
 
 // ---- resolution -------------------------------------------------------------------------
@@ -211,29 +190,17 @@ pub struct RubyResolver {
 
 impl RubyResolver {
     pub fn new(context: &ImportContext) -> Self {
-        let dirs = |name: &str| -> Vec<String> {
-            context
-                .env
-                .get(name)
-                .map(|p| {
-                    p.split(':')
-                        .filter(|d| d.starts_with('/'))
-                        .map(|d| join_relative("/", d))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let mut gem_env = dirs("GEM_HOME");
-        gem_env.extend(dirs("GEM_PATH"));
-        for bundle in dirs("BUNDLE_PATH") {
+        let mut gem_env = context.env_dirs("GEM_HOME");
+        gem_env.extend(context.env_dirs("GEM_PATH"));
+        for bundle in context.env_dirs("BUNDLE_PATH") {
             gem_env.push(join(&bundle, "ruby/*"));
             gem_env.push(bundle);
         }
         RubyResolver {
             lookup: Lookup::default(),
-            rubylib: dirs("RUBYLIB"),
+            rubylib: context.env_dirs("RUBYLIB"),
             gem_env,
-            workdir: context.workdir.clone().filter(|w| w.starts_with('/')),
+            workdir: context.absolute_workdir(),
             versions: BTreeSet::new(),
             load_path: None,
             gems: None,
@@ -268,12 +235,8 @@ impl RubyResolver {
             }
             ImportKind::Path => {
                 let bases = self.bases_for(tree, name, dir, true);
-                out.files.extend(
-                    bases
-                        .iter()
-                        .map(|b| join_relative(b, name))
-                        .find(|p| self.lookup.is_file(tree, p)),
-                );
+                out.files
+                    .extend(self.lookup.first_file_under(tree, &bases, name));
             }
             _ if is_built_in(name) => return out,
             _ => {
@@ -329,8 +292,7 @@ impl RubyResolver {
         if self.gems.is_none() {
             self.gems = Some(self.gem_index(tree));
         }
-        let top = name.split('/').next().unwrap_or_default();
-        let top = top.trim_end_matches(".rb").trim_end_matches(".so");
+        let top = feature_stem(name.split('/').next().unwrap_or_default());
         let dirs = self
             .gems
             .as_ref()
@@ -347,13 +309,7 @@ impl RubyResolver {
             let mut dirs = self.rubylib.clone();
             dirs.extend(self.debian_load_path(tree));
             dirs.extend(self.official_load_path(tree));
-            let mut unique = Vec::new();
-            for dir in dirs {
-                if !unique.contains(&dir) && self.lookup.is_dir(tree, &dir) {
-                    unique.push(dir);
-                }
-            }
-            self.load_path = Some(unique);
+            self.load_path = Some(self.lookup.existing_dirs(tree, dirs));
         }
         self.load_path.clone().unwrap_or_default()
     }
@@ -367,7 +323,9 @@ impl RubyResolver {
             "/usr/local/lib/site_ruby".to_string(),
         ];
         roots.extend(multiarch.iter().map(|m| format!("/usr/lib/{m}/ruby")));
-        let versions = self.versions_in(tree, &roots);
+        let versions = self
+            .lookup
+            .versions_in(tree, &roots, &self.versions, is_version);
         let mut dirs = Vec::new();
         for v in &versions {
             let each = |pattern: &'static str| {
@@ -390,7 +348,10 @@ impl RubyResolver {
     /// The official images' ruby, built with prefix /usr/local (`{a}` = x86_64-linux).
     fn official_load_path(&mut self, tree: &dyn FileTree) -> Vec<String> {
         let prefix = "/usr/local/lib/ruby";
-        let versions = self.versions_in(tree, &[prefix.to_string()]);
+        let roots = [prefix.to_string()];
+        let versions = self
+            .lookup
+            .versions_in(tree, &roots, &self.versions, is_version);
         let mut dirs = Vec::new();
         for v in &versions {
             for kind in ["site_ruby/", "vendor_ruby/", ""] {
@@ -404,16 +365,6 @@ impl RubyResolver {
             }
         }
         dirs
-    }
-
-    /// Version directories in `roots`, and the versions learned from kept paths.
-    fn versions_in(&mut self, tree: &dyn FileTree, roots: &[String]) -> BTreeSet<String> {
-        let mut versions = self.versions.clone();
-        for root in roots {
-            let names = self.lookup.list(tree, root);
-            versions.extend(names.iter().filter(|n| is_version(n)).cloned());
-        }
-        versions
     }
 
     /// Every gem's `lib` directory and built extension directory, by the names at its top.
@@ -437,8 +388,7 @@ impl RubyResolver {
             for dir in dirs {
                 let names = self.lookup.list(tree, &dir);
                 for name in names.iter() {
-                    let top = name.trim_end_matches(".rb").trim_end_matches(".so");
-                    let holders = index.entry(top.to_string()).or_default();
+                    let holders = index.entry(feature_stem(name).to_string()).or_default();
                     if !holders.contains(&dir) {
                         holders.push(dir.clone());
                     }
@@ -450,15 +400,8 @@ impl RubyResolver {
 
     /// GEM_ROOTS and the environment's gem directories, `*` expanded.
     fn gem_roots(&mut self, tree: &dyn FileTree) -> Vec<String> {
-        let multiarch = self.lookup.multiarch(tree);
         let mut patterns = self.gem_env.clone();
-        for root in GEM_ROOTS {
-            if root.contains("{multiarch}") {
-                patterns.extend(multiarch.iter().map(|m| root.replace("{multiarch}", m)));
-            } else {
-                patterns.push(root.to_string());
-            }
-        }
+        patterns.extend(self.lookup.with_multiarch(tree, GEM_ROOTS));
         let mut roots = Vec::new();
         for pattern in patterns {
             match pattern.strip_suffix("/*") {
@@ -471,8 +414,12 @@ impl RubyResolver {
 }
 
 fn is_built_in(name: &str) -> bool {
-    let bare = name.trim_end_matches(".rb").trim_end_matches(".so");
-    BUILT_IN.contains(&bare)
+    BUILT_IN.contains(&feature_stem(name))
+}
+
+/// A feature's name without its `.rb` or `.so`.
+fn feature_stem(name: &str) -> &str {
+    name.trim_end_matches(".rb").trim_end_matches(".so")
 }
 
 /// `3.1.0`: digits and dots, at least one dot.
@@ -485,36 +432,14 @@ fn is_version(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::resolve::imports::Language;
-    use crate::resolve::imports::syntax::Parsers;
+    use crate::resolve::imports::Language::Ruby;
+    use crate::resolve::imports::test_support::{
+        context, extract, file, files_found, import, lazy, mandatory, named, optional, summary,
+        with_files_holding,
+    };
     use crate::resolve::memtree::MemTree;
-
-    fn extract(source: &str) -> Vec<Import> {
-        Parsers::default()
-            .extract(Language::Ruby, source.as_bytes())
-            .imports
-    }
-
-    fn summary(source: &str) -> Vec<(String, ImportKind, usize)> {
-        extract(source)
-            .into_iter()
-            .map(|i| (i.name, i.kind, i.line))
-            .collect()
-    }
-
-    fn flags(source: &str) -> Vec<(String, bool, bool)> {
-        extract(source)
-            .into_iter()
-            .map(|i| (i.name, i.optional, i.lazy))
-            .collect()
-    }
-
-    fn is(name: &str, kind: ImportKind, line: usize) -> (String, ImportKind, usize) {
-        (name.to_string(), kind, line)
-    }
+    use ImportKind::{Module, Path, Relative};
 
     #[test]
     fn every_form_with_and_without_parentheses() {
@@ -529,19 +454,18 @@ Kernel.require 'kernel_form'
 require %q(percent)
 x = require 'as_value'
 "#;
-        use ImportKind::*;
         assert_eq!(
-            summary(source),
+            summary(Ruby, source),
             vec![
-                is("sinatra", Module, 2),
-                is("lib/helpers", Relative, 3),
-                is("tasks/setup.rb", Path, 4),
-                is("app/parser", Module, 5),
-                is("app/lexer", Module, 6),
-                is("json", Module, 7),
-                is("kernel_form", Module, 8),
-                is("percent", Module, 9),
-                is("as_value", Module, 10),
+                mandatory("sinatra", Module, 2),
+                mandatory("lib/helpers", Relative, 3),
+                mandatory("tasks/setup.rb", Path, 4),
+                mandatory("app/parser", Module, 5),
+                mandatory("app/lexer", Module, 6),
+                mandatory("json", Module, 7),
+                mandatory("kernel_form", Module, 8),
+                mandatory("percent", Module, 9),
+                mandatory("as_value", Module, 10),
             ]
         );
     }
@@ -558,16 +482,15 @@ require File.expand_path('same', __FILE__)
 require File.expand_path('../w', some_dir)
 require File.join(root, 'v')
 "#;
-        use ImportKind::*;
         assert_eq!(
-            summary(source),
+            summary(Ruby, source),
             vec![
-                is("config/environment", Relative, 1),
-                is("lib/boot", Relative, 2),
-                is("lib/x", Relative, 3),
-                is("y", Relative, 4),
-                is("z", Relative, 5),
-                is("tasks.rb", Relative, 6),
+                mandatory("config/environment", Relative, 1),
+                mandatory("lib/boot", Relative, 2),
+                mandatory("lib/x", Relative, 3),
+                mandatory("y", Relative, 4),
+                mandatory("z", Relative, 5),
+                mandatory("tasks.rb", Relative, 6),
             ]
         );
     }
@@ -591,17 +514,19 @@ require File.join(root, 'v')
 end
 require 'unless_defined' unless defined?(Thing)
 "#;
-        let found = flags(source);
-        let expected = [
-            ("in_class", false, false),
-            ("in_singleton", false, true),
-            ("in_method", false, true),
-            ("in_lambda", false, true),
-            ("in_block_multi", false, false),
-            ("unless_defined", false, false),
-        ];
-        assert_eq!(found, expected.map(|(n, o, l)| (n.to_string(), o, l)));
-        assert_eq!(extract(source)[4].line, 11);
+        assert_eq!(
+            lazy(Ruby, source),
+            named(&[
+                ("in_class", false),
+                ("in_singleton", true),
+                ("in_method", true),
+                ("in_lambda", true),
+                ("in_block_multi", false),
+                ("unless_defined", false),
+            ])
+        );
+        assert!(optional(Ruby, source).iter().all(|(_, optional)| !optional));
+        assert_eq!(extract(Ruby, source)[4].line, 11);
     }
 
     #[test]
@@ -625,7 +550,7 @@ require ""
 __END__
 require 'after_end'
 "#;
-        assert_eq!(summary(source), vec![]);
+        assert_eq!(summary(Ruby, source), vec![]);
     }
 
     #[test]
@@ -649,29 +574,24 @@ task do
 rescue StandardError
 end
 "#;
-        let found: Vec<(String, bool)> =
-            flags(source).into_iter().map(|(n, o, _)| (n, o)).collect();
-        let expected = [
-            ("oj", true),
-            ("json", false),
-            ("after_oj", false),
-            ("always", false),
-            ("yajl", true),
-            ("fast_blank", true),
-            ("in_rescued_block", true),
-        ];
-        assert_eq!(found, expected.map(|(n, o)| (n.to_string(), o)));
-    }
-
-    fn file(tree: MemTree, path: &str) -> MemTree {
-        tree.file(path, 0o644, b"".to_vec())
+        assert_eq!(
+            optional(Ruby, source),
+            named(&[
+                ("oj", true),
+                ("json", false),
+                ("after_oj", false),
+                ("always", false),
+                ("yajl", true),
+                ("fast_blank", true),
+                ("in_rescued_block", true),
+            ])
+        );
     }
 
     /// Debian 12: ruby 3.1 with ruby-sinatra and ruby-nokogiri, a gem installed with `gem
     /// install`, one of the gems bundled with ruby, and an app in /app.
     fn debian() -> MemTree {
-        let mut tree = MemTree::new().dir("/usr/local/lib/site_ruby", 0o755);
-        for path in [
+        let paths = [
             "/usr/bin/ruby3.1",
             "/usr/lib/ruby/3.1.0/set.rb",
             "/usr/lib/ruby/3.1.0/json.rb",
@@ -696,10 +616,9 @@ end
             "/app/config/environment.rb",
             "/app/tasks/setup.rb",
             "/opt/rubylib/extra.rb",
-        ] {
-            tree = file(tree, path);
-        }
-        tree
+        ];
+        let tree = MemTree::new().dir("/usr/local/lib/site_ruby", 0o755);
+        with_files_holding(tree, &paths, "")
     }
 
     fn resolve_in(
@@ -709,42 +628,15 @@ end
         name: &str,
         kind: ImportKind,
     ) -> Resolved {
-        let context = ImportContext {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            workdir: Some("/app".to_string()),
-        };
-        let mut resolver = RubyResolver::new(&context);
+        let mut resolver = RubyResolver::new(&context(env, Some("/app")));
         resolver.learn(tree, &["/usr/lib/ruby/3.1.0/rubygems.rb".to_string()]);
-        let import = Import {
-            name: name.to_string(),
-            kind,
-            optional: false,
-            lazy: false,
-            line: 1,
-        };
-        resolver.resolve(tree, importer, &import)
-    }
-
-    fn files(resolved: Resolved) -> Vec<String> {
-        assert!(!resolved.missing, "{resolved:?}");
-        resolved.files
+        resolver.resolve(tree, importer, &import(name, kind))
     }
 
     #[test]
     fn require_over_debian_load_path_then_gems() {
         let tree = debian();
-        let r = |name| {
-            files(resolve_in(
-                &tree,
-                &[],
-                "/app/app.rb",
-                name,
-                ImportKind::Module,
-            ))
-        };
+        let r = |name| files_found(resolve_in(&tree, &[], "/app/app.rb", name, Module));
         assert_eq!(r("set"), ["/usr/lib/ruby/3.1.0/set.rb"]);
         assert_eq!(r("set.rb"), ["/usr/lib/ruby/3.1.0/set.rb"]);
         assert_eq!(
@@ -787,9 +679,9 @@ end
                 "/var/lib/gems/3.1.0/gems/json-2.7.1/lib/json.rb"
             ]
         );
-        assert!(resolve_in(&tree, &[], "/app/app.rb", "nope", ImportKind::Module).missing);
+        assert!(resolve_in(&tree, &[], "/app/app.rb", "nope", Module).missing);
         // the app's own directory is not on the load path
-        assert!(resolve_in(&tree, &[], "/app/app.rb", "lib/helpers", ImportKind::Module).missing);
+        assert!(resolve_in(&tree, &[], "/app/app.rb", "lib/helpers", Module).missing);
     }
 
     #[test]
@@ -804,7 +696,7 @@ end
             "ruby2_keywords",
             "thread.rb",
         ] {
-            let resolved = resolve_in(&tree, &[], "/app/app.rb", name, ImportKind::Module);
+            let resolved = resolve_in(&tree, &[], "/app/app.rb", name, Module);
             assert_eq!(resolved, Resolved::default(), "{name}");
         }
     }
@@ -815,51 +707,37 @@ end
         let app = "/app/app.rb";
         let env = [("RUBYLIB", "/opt/rubylib:not-absolute")];
         assert_eq!(
-            files(resolve_in(&tree, &env, app, "extra", ImportKind::Module)),
+            files_found(resolve_in(&tree, &env, app, "extra", Module)),
             ["/opt/rubylib/extra.rb"]
         );
-        let r = |importer, name, kind| files(resolve_in(&tree, &[], importer, name, kind));
+        let r = |importer, name, kind| files_found(resolve_in(&tree, &[], importer, name, kind));
+        assert_eq!(r(app, "lib/helpers", Relative), ["/app/lib/helpers.rb"]);
+        assert_eq!(r(app, "lib/native", Relative), ["/app/lib/native.so"]);
         assert_eq!(
-            r(app, "lib/helpers", ImportKind::Relative),
-            ["/app/lib/helpers.rb"]
-        );
-        assert_eq!(
-            r(app, "lib/native", ImportKind::Relative),
-            ["/app/lib/native.so"]
-        );
-        assert_eq!(
-            r(
-                "/app/lib/helpers.rb",
-                "../config/environment",
-                ImportKind::Relative
-            ),
+            r("/app/lib/helpers.rb", "../config/environment", Relative),
             ["/app/config/environment.rb"]
         );
         assert_eq!(
-            r("/srv/x.rb", "./lib/helpers", ImportKind::Module),
+            r("/srv/x.rb", "./lib/helpers", Module),
             ["/app/lib/helpers.rb"]
         );
         assert_eq!(
-            r("/srv/x.rb", "/app/lib/helpers", ImportKind::Module),
+            r("/srv/x.rb", "/app/lib/helpers", Module),
             ["/app/lib/helpers.rb"]
         );
         // load takes the name as it is: over the load path, then the working directory
+        assert_eq!(r(app, "set.rb", Path), ["/usr/lib/ruby/3.1.0/set.rb"]);
         assert_eq!(
-            r(app, "set.rb", ImportKind::Path),
-            ["/usr/lib/ruby/3.1.0/set.rb"]
-        );
-        assert_eq!(
-            r("/srv/x.rb", "tasks/setup.rb", ImportKind::Path),
+            r("/srv/x.rb", "tasks/setup.rb", Path),
             ["/app/tasks/setup.rb"]
         );
-        assert!(resolve_in(&tree, &[], app, "tasks/setup", ImportKind::Path).missing);
-        assert!(resolve_in(&tree, &[], app, "lib/nope", ImportKind::Relative).missing);
+        assert!(resolve_in(&tree, &[], app, "tasks/setup", Path).missing);
+        assert!(resolve_in(&tree, &[], app, "lib/nope", Relative).missing);
     }
 
     /// The official ruby image: ruby built into /usr/local, gems in GEM_HOME.
     fn official() -> MemTree {
-        let mut tree = MemTree::new();
-        for path in [
+        let paths = [
             "/usr/local/bin/ruby",
             "/usr/local/lib/ruby/3.3.0/set.rb",
             "/usr/local/lib/ruby/3.3.0/x86_64-linux/socket.so",
@@ -868,25 +746,15 @@ end
             "/usr/local/bundle/gems/rack-3.0.8/lib/rack.rb",
             "/usr/local/bundle/extensions/x86_64-linux/3.3.0/nio4r-2.7.0/nio4r_ext.so",
             "/usr/local/lib/ruby/gems/3.3.0/gems/rake-13.1.0/lib/rake.rb",
-        ] {
-            tree = file(tree, path);
-        }
-        tree
+        ];
+        with_files_holding(MemTree::new(), &paths, "")
     }
 
     #[test]
     fn official_image_load_path_and_gem_home() {
         let tree = official();
         let env = [("GEM_HOME", "/usr/local/bundle")];
-        let r = |name| {
-            files(resolve_in(
-                &tree,
-                &env,
-                "/app/app.rb",
-                name,
-                ImportKind::Module,
-            ))
-        };
+        let r = |name| files_found(resolve_in(&tree, &env, "/app/app.rb", name, Module));
         assert_eq!(r("set"), ["/usr/local/lib/ruby/3.3.0/set.rb"]);
         assert_eq!(
             r("socket"),
@@ -920,16 +788,11 @@ end
         );
         assert_eq!(resolver.versions, BTreeSet::from(["3.2.0".to_string()]));
         // a version only known from a kept path still gives its directories
-        let tree = file(MemTree::new(), "/usr/lib/ruby/3.2.0/set.rb");
-        let import = Import {
-            name: "set".into(),
-            kind: ImportKind::Module,
-            optional: false,
-            lazy: false,
-            line: 1,
-        };
+        let tree = file(MemTree::new(), "/usr/lib/ruby/3.2.0/set.rb", "");
         assert_eq!(
-            resolver.resolve(&tree, "/app/x.rb", &import).files,
+            resolver
+                .resolve(&tree, "/app/x.rb", &import("set", Module))
+                .files,
             ["/usr/lib/ruby/3.2.0/set.rb"]
         );
     }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tree_sitter::{Node, Parser, Tree};
 
-use super::{Import, Language};
+use super::{Import, ImportKind, Language};
 
 /// Source files larger than this are not parsed (generated bundles, data in code).
 pub const PARSE_LIMIT: usize = 4 << 20;
@@ -67,6 +67,14 @@ impl Parsers {
             .then(|| format!("syntax error near line {}", first_error_line(root)));
         Extracted { imports, problem }
     }
+}
+
+/// Parse with a parser made for this one source: code found inside other code (a Perl
+/// string `eval`) or a file a resolver reads (Python's codec alias table).
+pub fn parse_once(language: Language, source: &[u8]) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser.set_language(&grammar(language)).ok()?;
+    parser.parse(source, None)
 }
 
 fn grammar(language: Language) -> tree_sitter::Language {
@@ -136,6 +144,28 @@ fn first_error_line(root: Node) -> usize {
     line
 }
 
+/// What the code around a node says about the imports written in it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context {
+    /// inside code that copes with a failed load (`try`, `rescue`, `eval`, a guard)
+    pub optional: bool,
+    /// inside code that runs when it is called (a function), not when the file loads
+    pub lazy: bool,
+}
+
+impl Context {
+    /// The import `node` makes, with the flags of the code around it.
+    pub fn import(self, name: String, kind: ImportKind, node: Node) -> Import {
+        Import {
+            name,
+            kind,
+            optional: self.optional,
+            lazy: self.lazy,
+            line: line(node),
+        }
+    }
+}
+
 /// Visit every node depth-first, in source order. `enter` gets each node with the context
 /// its parent passed down and returns the context for its children, or `None` to skip
 /// them. An explicit stack: generated code nests deeper than a thread's stack allows.
@@ -149,6 +179,25 @@ pub fn walk<C: Copy>(root: Node, context: C, mut enter: impl FnMut(Node, C) -> O
         let children: Vec<Node> = node.children(&mut cursor).collect();
         stack.extend(children.into_iter().rev().map(|child| (child, inner)));
     }
+}
+
+/// Whether `root` or any node below it is one `matches` accepts.
+pub fn contains_node(root: Node, mut matches: impl FnMut(Node) -> bool) -> bool {
+    let mut found = false;
+    walk(root, (), |node, ()| {
+        found = found || matches(node);
+        (!found).then_some(())
+    });
+    found
+}
+
+/// The named children of a node, comments left out: a call's arguments, what an include
+/// or a pair of parentheses holds.
+pub fn children_but_comments<'t>(node: Node<'t>) -> Vec<Node<'t>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor)
+        .filter(|c| c.kind() != "comment")
+        .collect()
 }
 
 /// The source text of a node ("" if it is not UTF-8).
@@ -188,10 +237,7 @@ pub fn literal_argument(
     if is_string(node) {
         return unquote(text(node, source));
     }
-    let mut cursor = node.walk();
-    let first = node
-        .named_children(&mut cursor)
-        .find(|c| c.kind() != "comment")?;
+    let first = *children_but_comments(node).first()?;
     if is_string(first) {
         unquote(text(first, source))
     } else {

@@ -1,21 +1,23 @@
 //! The Python closure end to end on source snippets and MemTree fixtures; the other
 //! languages test themselves in their own modules.
 
+use super::test_support::{
+    Summary, extract, file, import, lazy, mandatory, named, names_of_kind, summary, with_files,
+};
 use super::*;
 use crate::resolve::memtree::MemTree;
+use ImportKind::{Codec, Mention, Module};
+use Language::Python;
 
-fn python_imports(source: &str) -> Vec<(String, ImportKind, bool)> {
-    let extracted = Parsers::default().extract(Language::Python, source.as_bytes());
-    assert_eq!(extracted.problem, None, "{source}");
-    extracted
-        .imports
-        .into_iter()
-        .map(|i| (i.name, i.kind, i.optional))
-        .collect()
-}
-
-fn module(name: &str) -> (String, ImportKind, bool) {
-    (name.to_string(), ImportKind::Module, false)
+/// The summary of `from name import names`, with `level` leading dots.
+fn from_import(name: &str, names: &[&str], level: usize, line: usize) -> Summary {
+    let names = names.iter().map(|n| n.to_string()).collect();
+    (
+        name.to_string(),
+        ImportKind::From { names, level },
+        false,
+        line,
+    )
 }
 
 #[test]
@@ -42,32 +44,17 @@ class Lazy:
         mod = importlib.import_module(name)   # computed: not followed
         return mod
 "#;
-    let found = python_imports(source);
     assert_eq!(
-        found,
+        summary(Python, source),
         [
-            module("os"),
-            module("sys"),
-            module("xml.etree.ElementTree"),
-            (
-                "json".into(),
-                ImportKind::From {
-                    names: vec!["loads".into(), "dumps".into()],
-                    level: 0
-                },
-                false
-            ),
-            module("csv"),
-            (
-                "email.mime".into(),
-                ImportKind::From {
-                    names: vec!["text".into()],
-                    level: 0
-                },
-                false
-            ),
-            module("decimal"),
-            module("fractions"),
+            mandatory("os", Module, 2),
+            mandatory("sys", Module, 2),
+            mandatory("xml.etree.ElementTree", Module, 3),
+            from_import("json", &["loads", "dumps"], 0, 4),
+            mandatory("csv", Module, 13),
+            from_import("email.mime", &["text"], 0, 15),
+            mandatory("decimal", Module, 16),
+            mandatory("fractions", Module, 16),
         ]
     );
 }
@@ -92,26 +79,15 @@ else:
 if __name__ == "__main__":
     import argparse
 "#;
-    let found = python_imports(source);
-    let from = |name: &str, names: &[&str], level| {
-        (
-            name.to_string(),
-            ImportKind::From {
-                names: names.iter().map(|n| n.to_string()).collect(),
-                level,
-            },
-            false,
-        )
-    };
     assert_eq!(
-        found,
+        summary(Python, source),
         [
-            from("typing", &["TYPE_CHECKING"], 0),
-            from("", &["views"], 1),
-            from("core.models", &["User"], 2),
-            ("ujson".into(), ImportKind::Module, true),
-            module("json"),
-            module("fcntl"),
+            from_import("typing", &["TYPE_CHECKING"], 0, 3),
+            from_import("", &["views"], 1, 4),
+            from_import("core.models", &["User"], 2, 5),
+            ("ujson".into(), Module, true, 7),
+            mandatory("json", Module, 9),
+            mandatory("fcntl", Module, 15),
         ]
     );
 }
@@ -120,15 +96,9 @@ if __name__ == "__main__":
 fn python_imports_inside_functions_are_lazy() {
     let source = "import os\nclass A:\n    import re\n    def m(self):\n        import csv\n\
                   f = lambda: __import__('json')\n";
-    let extracted = Parsers::default().extract(Language::Python, source.as_bytes());
-    let lazy: Vec<(&str, bool)> = extracted
-        .imports
-        .iter()
-        .map(|i| (i.name.as_str(), i.lazy))
-        .collect();
     assert_eq!(
-        lazy,
-        [("os", false), ("re", false), ("csv", true), ("json", true)]
+        lazy(Python, source),
+        named(&[("os", false), ("re", false), ("csv", true), ("json", true)])
     );
 }
 
@@ -136,15 +106,8 @@ fn python_imports_inside_functions_are_lazy() {
 fn python_strings_shaped_like_module_paths_are_mentions() {
     let source = "INSTALLED_APPS = ['django.contrib.admin', 'shop']\nLOG = 'logging.handlers.RotatingFileHandler'\n\
                   TITLE = 'Hello world.'\nCSS = 'site.css'\n";
-    let extracted = Parsers::default().extract(Language::Python, source.as_bytes());
-    let mentions: Vec<&str> = extracted
-        .imports
-        .iter()
-        .filter(|i| i.kind == ImportKind::Mention)
-        .map(|i| i.name.as_str())
-        .collect();
     assert_eq!(
-        mentions,
+        names_of_kind(Python, source, Mention),
         [
             "django.contrib.admin",
             "logging.handlers.RotatingFileHandler",
@@ -152,18 +115,14 @@ fn python_strings_shaped_like_module_paths_are_mentions() {
         ]
     );
     // resolved to the longest module prefix; a miss is no problem
-    let tree = python_tree()
-        .file(
-            "/usr/lib/python3.11/logging/__init__.py",
-            0o644,
-            b"".to_vec(),
-        )
-        .file(
-            "/usr/lib/python3.11/logging/handlers.py",
-            0o644,
-            b"".to_vec(),
-        );
-    let mention = |name: &str| import(name, ImportKind::Mention);
+    let tree = with_files(
+        python_tree(),
+        &[
+            ("/usr/lib/python3.11/logging/__init__.py", ""),
+            ("/usr/lib/python3.11/logging/handlers.py", ""),
+        ],
+    );
+    let mention = |name: &str| import(name, Mention);
     let got = resolve_python(
         &tree,
         "/app/main.py",
@@ -184,22 +143,24 @@ fn python_strings_shaped_like_module_paths_are_mentions() {
 fn python_helpers_only_the_main_block_calls_are_not_followed() {
     let source = "import os\n\ndef _test():\n    import doctest\n\ndef used():\n    import csv\n\n\
                   if __name__ == '__main__':\n    _test()\n";
-    let extracted = Parsers::default().extract(Language::Python, source.as_bytes());
-    let names: Vec<&str> = extracted.imports.iter().map(|i| i.name.as_str()).collect();
+    let names: Vec<String> = extract(Python, source)
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
     assert_eq!(names, ["os", "csv"]);
 }
 
 #[test]
 fn python_os_path_is_posixpath() {
-    let tree = python_tree().file("/usr/lib/python3.11/posixpath.py", 0o644, b"".to_vec());
-    let got = resolve_python(&tree, "/app/main.py", import("os.path", ImportKind::Module));
+    let tree = file(python_tree(), "/usr/lib/python3.11/posixpath.py", "");
+    let got = resolve_in_app(&tree, "os.path");
     assert_eq!(got.files, ["/usr/lib/python3.11/posixpath.py"]);
 }
 
 #[test]
 fn python_file_with_a_syntax_error_still_gives_its_imports() {
     let source = "import os\ndef broken(:\n    pass\nimport json\n";
-    let extracted = Parsers::default().extract(Language::Python, source.as_bytes());
+    let extracted = Parsers::default().extract(Python, source.as_bytes());
     assert!(extracted.problem.is_some());
     assert!(extracted.imports.iter().any(|i| i.name == "os"));
 }
@@ -225,96 +186,57 @@ fn languages_from_names_and_shebangs() {
 
 /// A Debian-shaped Python installation.
 fn python_tree() -> MemTree {
-    MemTree::new()
-        .file("/usr/bin/python3.11", 0o755, b"\x7fELF".to_vec())
-        .file("/usr/lib/python3.11/os.py", 0o644, b"import abc\n".to_vec())
-        .file("/usr/lib/python3.11/abc.py", 0o644, b"".to_vec())
-        .file(
-            "/usr/lib/python3.11/csv.py",
-            0o644,
-            b"import _csv\nimport re\n".to_vec(),
-        )
-        .file(
+    let python = MemTree::new().file("/usr/bin/python3.11", 0o755, b"\x7fELF".to_vec());
+    let files = [
+        ("/usr/lib/python3.11/os.py", "import abc\n"),
+        ("/usr/lib/python3.11/abc.py", ""),
+        ("/usr/lib/python3.11/csv.py", "import _csv\nimport re\n"),
+        (
             "/usr/lib/python3.11/re/__init__.py",
-            0o644,
-            b"from . import _compiler\n".to_vec(),
-        )
-        .file("/usr/lib/python3.11/re/_compiler.py", 0o644, b"".to_vec())
-        .file(
+            "from . import _compiler\n",
+        ),
+        ("/usr/lib/python3.11/re/_compiler.py", ""),
+        (
             "/usr/lib/python3.11/json/__init__.py",
-            0o644,
-            b"from .decoder import JSONDecoder\n".to_vec(),
-        )
-        .file("/usr/lib/python3.11/json/decoder.py", 0o644, b"".to_vec())
-        .file(
-            "/usr/lib/python3.11/json/tool.py",
-            0o644,
-            b"import argparse\n".to_vec(),
-        )
-        .file("/usr/lib/python3.11/_strptime.py", 0o644, b"".to_vec())
-        .file(
+            "from .decoder import JSONDecoder\n",
+        ),
+        ("/usr/lib/python3.11/json/decoder.py", ""),
+        ("/usr/lib/python3.11/json/tool.py", "import argparse\n"),
+        ("/usr/lib/python3.11/_strptime.py", ""),
+        (
             "/usr/lib/python3.11/lib-dynload/_decimal.cpython-311-x86_64-linux-gnu.so",
-            0o644,
-            b"\x7fELF".to_vec(),
-        )
-        .file(
-            "/usr/lib/python3.11/encodings/__init__.py",
-            0o644,
-            b"".to_vec(),
-        )
-        .file(
-            "/usr/lib/python3.11/encodings/utf_8.py",
-            0o644,
-            b"".to_vec(),
-        )
-        .file(
-            "/usr/lib/python3.11/encodings/cp1252.py",
-            0o644,
-            b"".to_vec(),
-        )
-        .file(
+            "\x7fELF",
+        ),
+        ("/usr/lib/python3.11/encodings/__init__.py", ""),
+        ("/usr/lib/python3.11/encodings/utf_8.py", ""),
+        ("/usr/lib/python3.11/encodings/cp1252.py", ""),
+        (
             "/usr/lib/python3/dist-packages/flask/__init__.py",
-            0o644,
-            b"from .app import Flask\n".to_vec(),
-        )
-        .file(
-            "/usr/lib/python3/dist-packages/flask/app.py",
-            0o644,
-            b"".to_vec(),
-        )
-        .file(
-            "/usr/lib/python3/dist-packages/nspkg/part/__init__.py",
-            0o644,
-            b"".to_vec(),
-        )
-        .file("/app/main.py", 0o644, b"".to_vec())
-        .file("/app/helpers.py", 0o644, b"".to_vec())
+            "from .app import Flask\n",
+        ),
+        ("/usr/lib/python3/dist-packages/flask/app.py", ""),
+        ("/usr/lib/python3/dist-packages/nspkg/part/__init__.py", ""),
+        ("/app/main.py", ""),
+        ("/app/helpers.py", ""),
+    ];
+    with_files(python, &files)
 }
 
 fn resolve_python(tree: &MemTree, importer: &str, import: Import) -> Resolved {
     let mut resolvers = Resolvers::new(&ImportContext::default());
     resolvers.learn(tree, &["/usr/bin/python3.11".to_string()]);
-    resolvers.resolve(tree, Language::Python, importer, &import)
+    resolvers.resolve(tree, Python, importer, &import)
 }
 
-fn import(name: &str, kind: ImportKind) -> Import {
-    Import {
-        name: name.into(),
-        kind,
-        optional: false,
-        lazy: false,
-        line: 1,
-    }
+/// `import name` in the app's main script.
+fn resolve_in_app(tree: &MemTree, name: &str) -> Resolved {
+    resolve_python(tree, "/app/main.py", import(name, Module))
 }
 
 #[test]
 fn python_modules_packages_and_submodules_resolve_on_sys_path() {
     let tree = python_tree();
-    let got = resolve_python(
-        &tree,
-        "/app/main.py",
-        import("json.decoder", ImportKind::Module),
-    );
+    let got = resolve_in_app(&tree, "json.decoder");
     assert_eq!(
         got.files,
         [
@@ -335,17 +257,13 @@ fn python_modules_packages_and_submodules_resolve_on_sys_path() {
         ]
     );
     assert!(!got.missing);
-    let got = resolve_python(&tree, "/app/main.py", import("flask", ImportKind::Module));
+    let got = resolve_in_app(&tree, "flask");
     assert_eq!(
         got.files,
         ["/usr/lib/python3/dist-packages/flask/__init__.py"]
     );
     // a namespace package (no __init__) is found through its portion
-    let got = resolve_python(
-        &tree,
-        "/app/main.py",
-        import("nspkg.part", ImportKind::Module),
-    );
+    let got = resolve_in_app(&tree, "nspkg.part");
     assert_eq!(
         got.files,
         ["/usr/lib/python3/dist-packages/nspkg/part/__init__.py"]
@@ -355,35 +273,27 @@ fn python_modules_packages_and_submodules_resolve_on_sys_path() {
 #[test]
 fn python_extension_modules_builtins_and_misses() {
     let tree = python_tree();
-    let got = resolve_python(
-        &tree,
-        "/app/main.py",
-        import("_decimal", ImportKind::Module),
-    );
+    let got = resolve_in_app(&tree, "_decimal");
     assert_eq!(
         got.files,
         ["/usr/lib/python3.11/lib-dynload/_decimal.cpython-311-x86_64-linux-gnu.so"]
     );
-    let got = resolve_python(&tree, "/app/main.py", import("sys", ImportKind::Module));
+    let got = resolve_in_app(&tree, "sys");
     assert!(got.files.is_empty() && !got.missing);
-    let got = resolve_python(&tree, "/app/main.py", import("numpy", ImportKind::Module));
+    let got = resolve_in_app(&tree, "numpy");
     assert!(got.missing);
     // `os.path` style: a module has no submodules
-    let got = resolve_python(
-        &tree,
-        "/app/main.py",
-        import("os.nothing", ImportKind::Module),
-    );
+    let got = resolve_in_app(&tree, "os.nothing");
     assert!(got.missing);
     // C code imports _strptime for time.strptime
-    let got = resolve_python(&tree, "/app/main.py", import("time", ImportKind::Module));
+    let got = resolve_in_app(&tree, "time");
     assert_eq!(got.files, ["/usr/lib/python3.11/_strptime.py"]);
 }
 
 #[test]
 fn python_app_files_import_their_neighbours_and_relative_imports_climb() {
     let tree = python_tree();
-    let got = resolve_python(&tree, "/app/main.py", import("helpers", ImportKind::Module));
+    let got = resolve_in_app(&tree, "helpers");
     assert_eq!(got.files, ["/app/helpers.py"]);
     let from = ImportKind::From {
         names: vec!["_compiler".into()],
@@ -401,22 +311,15 @@ fn python_app_files_import_their_neighbours_and_relative_imports_climb() {
 fn python_codec_names_in_calls_are_followed() {
     let source = "data.decode('Windows-1252')\ncodecs.decode(p, 'unicode-escape', 'ignore')\n\
                   open(path, 'rb', encoding='latin-1')\nprint('not a codec')\n";
-    let extracted = Parsers::default().extract(Language::Python, source.as_bytes());
-    let codecs: Vec<&str> = extracted
-        .imports
-        .iter()
-        .filter(|i| i.kind == ImportKind::Codec)
-        .map(|i| i.name.as_str())
-        .collect();
     assert_eq!(
-        codecs,
+        names_of_kind(Python, source, Codec),
         ["Windows-1252", "unicode-escape", "ignore", "latin-1"]
     );
 
-    let tree = python_tree().file(
+    let tree = file(
+        python_tree(),
         "/usr/lib/python3.11/encodings/aliases.py",
-        0o644,
-        b"aliases = {\n    # comment\n    'windows_1252'  : 'cp1252',\n}\n".to_vec(),
+        "aliases = {\n    # comment\n    'windows_1252'  : 'cp1252',\n}\n",
     );
     let mut resolvers = Resolvers::new(&ImportContext::default());
     resolvers.learn(&tree, &["/usr/bin/python3.11".to_string()]);
@@ -425,26 +328,21 @@ fn python_codec_names_in_calls_are_followed() {
     assert_eq!(resolvers.codec_packages(&traced).len(), 1);
     let got = resolvers.resolve(
         &tree,
-        Language::Python,
+        Python,
         "/app/main.py",
-        &import("Windows-1252", ImportKind::Codec),
+        &import("Windows-1252", Codec),
     );
     assert_eq!(got.files, ["/usr/lib/python3.11/encodings/cp1252.py"]);
     // now the code explains it
     assert!(resolvers.codec_packages(&traced).is_empty());
-    let got = resolvers.resolve(
-        &tree,
-        Language::Python,
-        "/app/main.py",
-        &import("ignore", ImportKind::Codec),
-    );
+    let got = resolvers.resolve(&tree, Python, "/app/main.py", &import("ignore", Codec));
     assert!(got.files.is_empty() && !got.missing);
 }
 
 #[test]
 fn extraction_on_threads_keeps_the_input_order() {
     let files: Vec<(Language, Vec<u8>)> = (0..40)
-        .map(|i| (Language::Python, format!("import mod{i}\n").into_bytes()))
+        .map(|i| (Python, format!("import mod{i}\n").into_bytes()))
         .collect();
     let extracted = extract_all(&files, 3);
     for (i, found) in extracted.iter().enumerate() {
