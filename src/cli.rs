@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use slim::verify::judge::CompareMode;
 
 /// Make container images small and safe.
 ///
@@ -43,6 +44,16 @@ pub enum Command {
     Compare(CompareArgs),
     /// The slim images in the engine, with their sources and how much smaller they are
     Images(ImagesArgs),
+    /// Remove what slim runs that were killed left behind: their containers, the images they
+    /// loaded for themselves and their scratch directories (every run also does this first)
+    Clean(CleanArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CleanArgs {
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -127,6 +138,17 @@ pub struct BuildArgs {
     /// Run the slim image with the same probes and compare its answers with the original's.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub verify: bool,
+
+    /// How verification compares answers: `exact` (the same bytes) or `structure` (the same
+    /// status and content type; for JSON the same keys at every level, otherwise the same
+    /// number of lines and a length within a tenth), for output that changes between runs.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = CompareMode::Exact)]
+    pub verify_compare: CompareMode,
+
+    /// Cut what matches this regular expression from both answers before comparing them (a
+    /// date, a request id, a token). Repeatable.
+    #[arg(long, value_name = "REGEX")]
+    pub verify_ignore: Vec<String>,
 
     /// Where the slim image goes: `docker` (load it into the engine as NAME.slim:TAG),
     /// `docker-archive:PATH`, `oci:DIR` or `oci-archive:PATH` (an image file; the engine still

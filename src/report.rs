@@ -52,6 +52,10 @@ pub struct AnalysisSummary {
     pub exec_probes: Vec<ExecCheck>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sensor_warnings: Vec<String>,
+    /// programs that changed their user or groups during the run (a server started as root
+    /// switching to its own user)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user_switches: Vec<crate::sensor::report::UserSwitch>,
 }
 
 /// Everything `slim build` found and did.
@@ -77,6 +81,11 @@ pub struct BuildReport {
     pub made_writable: Vec<String>,
     /// paths the user could not read, enter or run, now owned by it
     pub made_accessible: Vec<String>,
+    /// for each of those: what the app needs, mode and owner before and after, and why
+    pub access_changes: Vec<crate::rebuild::access::AccessChange>,
+    /// user-switching tools (gosu, su-exec, runuser, setpriv, ...) replaced by slim's
+    /// stand-in, which runs the command as the image's user
+    pub replaced_switch_tools: Vec<String>,
     /// paths slim created (user database, home, /tmp, WORKDIR)
     pub added: Vec<String>,
     /// the runtime profiles that applied, what set each off, and how many paths it added
@@ -326,6 +335,7 @@ mod tests {
                     original: "0".into(),
                     slim: "0".into(),
                     passed: true,
+                    judged_by: "exact".into(),
                 }],
                 slim_output: None,
             }),

@@ -26,23 +26,29 @@ pub enum SensorError {
 
 /// The sensor executable: `$SLIM_SENSOR`, else `slim-sensor` next to the running slim.
 pub fn locate_sensor() -> Result<PathBuf, SensorError> {
-    if let Some(path) = std::env::var_os("SLIM_SENSOR").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(SensorError::Missing(path))
-        };
-    }
-    let beside = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("slim-sensor")))
-        .unwrap_or_else(|| PathBuf::from("slim-sensor"));
-    if beside.is_file() {
-        Ok(beside)
+    let path = beside_slim("SLIM_SENSOR", "slim-sensor");
+    if path.is_file() {
+        Ok(path)
     } else {
-        Err(SensorError::Missing(beside))
+        Err(SensorError::Missing(path))
     }
+}
+
+/// slim's stand-in for gosu & co.: `$SLIM_SWITCH`, else `slim-switch` next to the running
+/// slim; `None` if it is not there (it is needed only by images that switch users).
+pub fn locate_switch_shim() -> Option<PathBuf> {
+    Some(beside_slim("SLIM_SWITCH", "slim-switch")).filter(|p| p.is_file())
+}
+
+/// `$VAR` if set, else `name` in the running slim's directory.
+fn beside_slim(var: &str, name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// A tar that creates /.slim (writable by any user, so a non-root app's sensor can write its

@@ -5,7 +5,7 @@ pub mod options;
 pub mod probes;
 pub mod run;
 
-pub use inject::locate_sensor;
+pub use inject::{locate_sensor, locate_switch_shim};
 pub use options::{AnalysisOptions, ContinueAfter};
 pub use probes::{ExecCheck, HttpCheck};
 pub use run::{Analysis, AnalyzeError, analyze};

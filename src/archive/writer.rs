@@ -17,6 +17,7 @@ use super::json::{ConfigFile, canonical_json};
 use super::location::ImageLocation;
 use super::media;
 use crate::digest::HashingWriter;
+use crate::leftovers::ScratchDir;
 
 /// How the layer blob is stored in an OCI output; docker-archive layers are always plain
 /// tar (`<id>/layer.tar`), which every `docker load` reads.
@@ -75,15 +76,12 @@ pub fn write_image(
         _ => PathBuf::from("."),
     };
     let name = target.reference().or(image.name);
-    let stage = tempfile::Builder::new()
-        .prefix(".slim-write-")
-        .tempdir_in(&parent)
-        .map_err(|e| {
-            ArchiveError::io(
-                format!("creating a staging directory in {}", parent.display()),
-                e,
-            )
-        })?;
+    let stage = ScratchDir::new_in(&parent, ".slim-write-").map_err(|e| {
+        ArchiveError::io(
+            format!("creating a staging directory in {}", parent.display()),
+            e,
+        )
+    })?;
     let compression = match target {
         ImageLocation::DockerArchive { .. } => LayerCompression::None,
         _ => options.layer_compression,
@@ -111,7 +109,7 @@ pub fn write_image(
                 ),
                 Member::file("manifest.json".into(), Source::Bytes(manifest)),
             ];
-            write_tar_file(out, &parent, members, options.epoch)?;
+            write_tar_file(out, stage.path(), members, options.epoch)?;
             Ok(WrittenImage {
                 config_digest,
                 manifest_digest: None,
@@ -125,7 +123,7 @@ pub fn write_image(
             if let ImageLocation::OciDir { .. } = target {
                 place_dir(&layout, out)?;
             } else {
-                write_tar_file(out, &parent, members, options.epoch)?;
+                write_tar_file(out, stage.path(), members, options.epoch)?;
             }
             Ok(WrittenImage {
                 config_digest,
@@ -342,10 +340,11 @@ impl Member {
     }
 }
 
-/// A tar of `members` in name order with fixed headers, staged in `parent`, renamed to `out`.
+/// A tar of `members` in name order with fixed headers, staged in `stage` (on the same file
+/// system as `out`), renamed to `out`.
 fn write_tar_file(
     out: &Path,
-    parent: &Path,
+    stage: &Path,
     mut members: Vec<Member>,
     epoch: u64,
 ) -> Result<(), ArchiveError> {
@@ -353,7 +352,7 @@ fn write_tar_file(
     let context = || format!("writing {}", out.display());
     let staged = tempfile::Builder::new()
         .prefix(".slim-archive-")
-        .tempfile_in(parent)
+        .tempfile_in(stage)
         .map_err(|e| ArchiveError::io(context(), e))?;
     let mut builder = tar::Builder::new(BufWriter::new(staged.as_file()));
     for member in &members {

@@ -10,6 +10,7 @@ use slim::image::{ImageRef, ImageSpec};
 use slim::rebuild::{self, Assembled, BASE_NAME_LABEL, KeptIndex, LayerSummary, RebuildRecord};
 use slim::report::{BuildReport, ImageSummary, human_bytes};
 use slim::survey::{Survey, SurveyBuilder};
+use slim::verify::judge::Judge;
 use slim::verify::{self, Verification};
 
 use super::dockerfile::{context_of, write_dockerfile};
@@ -32,6 +33,8 @@ struct BuildOptions {
     push: Option<ImageRef>,
     /// where the slim image goes
     target: OutputTarget,
+    /// how verification compares answers
+    judge: Judge,
 }
 
 /// `--output`: the engine, or an image file.
@@ -149,6 +152,17 @@ pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
                 .map(super::push::parse_target)
                 .transpose()?,
             target: OutputTarget::parse(&args.destination)?,
+            judge: Judge {
+                mode: args.verify_compare,
+                ignore: args
+                    .verify_ignore
+                    .iter()
+                    .map(|pattern| {
+                        regex::bytes::Regex::new(pattern)
+                            .map_err(|e| UsageError(format!("--verify-ignore {pattern:?}: {e}")))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
         };
         let mut request = request;
         if let Some(digest) = &args.verify_source {
@@ -261,6 +275,7 @@ async fn build(
                         ports: &prepared.source.tcp_ports(),
                         timeout: request.analysis.timeout,
                         sensor: &request.analysis.sensor,
+                        judge: &options.judge,
                     };
                     Ok(verify::verify(
                         engine,
@@ -364,11 +379,66 @@ async fn build(
             if let Some(output) = &v.slim_output {
                 eprintln!("{output}");
             }
+            for hint in failure_hints(v, &report) {
+                eprintln!("{hint}");
+            }
             eprintln!("The image stays tagged as {output_name} so you can inspect it.");
             Ok(Outcome::VerifyFailed)
         }
         _ => Ok(Outcome::Success),
     }
+}
+
+/// What a user can do about a failed verification, from what differed.
+fn failure_hints(verification: &Verification, report: &BuildReport) -> Vec<String> {
+    let mut hints = Vec::new();
+    let exact = |c: &&slim::verify::Check| c.judged_by == "exact";
+    // same status and exit codes, different bytes: output that may change between runs
+    let only_content = verification.failures().all(|c| {
+        let status = |s: &str| s.split_whitespace().next().map(str::to_string);
+        !c.name.ends_with("exit status")
+            && c.name != "app keeps running"
+            && status(&c.original) == status(&c.slim)
+    });
+    if only_content && verification.failures().any(|c| exact(&c)) {
+        hints.push(
+            "Only the content differs. If it changes from run to run (a date, an id, a token), \
+             cut it with --verify-ignore REGEX or compare the shape with --verify-compare structure."
+                .to_string(),
+        );
+    }
+    let permission_trouble = verification
+        .slim_output
+        .as_deref()
+        .is_some_and(|o| o.contains("ermission denied") || o.contains("not permitted"));
+    let switched_as_root: Vec<String> = report
+        .analysis
+        .user_switches
+        .iter()
+        .filter(|s| s.from_uid == 0)
+        .map(|s| {
+            let ids: Vec<String> = s.ids.iter().map(u32::to_string).collect();
+            format!("{} ({} {})", s.program, s.call, ids.join(","))
+        })
+        .collect();
+    if !switched_as_root.is_empty() && !report.output.user.starts_with('0') {
+        hints.push(format!(
+            "During analysis these ran as root and changed their user or groups: {}. As {} \
+             such calls fail unless they change nothing; a program that insists on them cannot \
+             run non-root in the original's way.",
+            switched_as_root.join(", "),
+            report.output.user
+        ));
+    }
+    if permission_trouble {
+        hints.push(format!(
+            "The slim image runs as {}; the app was refused something the original's user \
+             could do. The report's access_changes and made_writable list what slim changed; \
+             --include-path keeps more, --user picks another user.",
+            report.output.user
+        ));
+    }
+    hints
 }
 
 /// Build the user's Dockerfile into `name`.
@@ -463,7 +533,13 @@ fn rebuild_image(
         layer,
         layer_path,
         config,
-    } = rebuild::assemble(&kept, &record, &prepared.source, workdir)?;
+    } = rebuild::assemble(
+        &kept,
+        &record,
+        &prepared.source,
+        workdir,
+        super::slimming::switch_shim_bytes(request, &record.layer_plan)?.as_deref(),
+    )?;
     std::fs::write(workdir.join(CONFIG_FILE), &config)
         .context("writing the slim image's config")?;
     let archive = workdir.join("image.tar");
@@ -604,6 +680,8 @@ fn build_report(
         dropped_setuid: layer.dropped_setuid.clone(),
         made_writable: layer.made_writable.clone(),
         made_accessible: layer.made_accessible.clone(),
+        access_changes: layer.access_changes.clone(),
+        replaced_switch_tools: layer.replaced_switch_tools.clone(),
         added: layer.added.clone(),
         profiles_fired: resolution.profiles_fired.clone(),
         excluded: resolution.excluded.iter().cloned().collect(),

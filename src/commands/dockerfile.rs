@@ -145,6 +145,7 @@ pub fn write_dockerfile(
         text: &text,
         plan: &plan,
         sensor: &request.analysis.sensor,
+        switch_shim: request.switch_shim.as_deref(),
         listing: &listing,
         users_context: prelude.is_some(),
     })

@@ -100,7 +100,20 @@ async fn rebuild_from(
                     std::fs::File::create(&kept_path).context("creating the kept-files archive")?;
                 write_kept_tar(&rootfs, &keep, std::io::BufWriter::new(file))?;
                 let kept = KeptIndex::open(&kept_path)?;
-                Ok(rebuild::assemble(&kept, &record, &source.spec, &work_path)?)
+                let shim = match slim::analyze::locate_switch_shim() {
+                    Some(path) if !record.layer_plan.switch_tools.is_empty() => Some(
+                        std::fs::read(&path)
+                            .with_context(|| format!("reading {}", path.display()))?,
+                    ),
+                    _ => None,
+                };
+                Ok(rebuild::assemble(
+                    &kept,
+                    &record,
+                    &source.spec,
+                    &work_path,
+                    shim.as_deref(),
+                )?)
             },
             |a: &rebuild::Assembled| {
                 format!(

@@ -1,6 +1,7 @@
 //! One module per subcommand; this one runs them and turns outcomes into exit codes.
 
 mod build;
+mod clean;
 mod compare;
 mod dockerfile;
 mod from_report;
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             compare::compare(args, &printer).await
         }
         Some(Command::Images(args)) => images_command(args).await,
+        Some(Command::Clean(args)) => clean::run(args, &Printer::new(false, false)).await,
         None => build::run(cli.build.clone(), &output_printer(&cli.build.output)).await,
     };
     ExitCode::from(outcome as u8)

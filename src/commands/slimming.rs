@@ -11,6 +11,7 @@ use slim::archive::ImageLocation;
 use slim::collect::{self, Collected, KeepControls};
 use slim::engine::Engine;
 use slim::image::{ImageRef, ImageSpec, UserSpec};
+use slim::leftovers::ScratchDir;
 use slim::probe::HttpProbe;
 use slim::progress::Progress;
 use slim::rebuild::{self, BASE_DIGEST_LABEL, BASE_NAME_LABEL, KeptIndex, LayerPlan, UserPlan};
@@ -35,6 +36,8 @@ pub struct SlimRequest {
     pub source_file: Option<ImageLocation>,
     /// refuse to work on any other source than this digest (`--verify-source`)
     pub verify_source: Option<String>,
+    /// slim's stand-in for gosu & co. (`slim-switch`), if it is installed
+    pub switch_shim: Option<PathBuf>,
 }
 
 impl SlimRequest {
@@ -87,6 +90,7 @@ impl SlimRequest {
             controls: keep_controls(keep)?,
             report,
             verify_source: None,
+            switch_shim: analyze::locate_switch_shim(),
         })
     }
 }
@@ -178,6 +182,7 @@ where
         Ok(engine) => engine,
         Err(e) => return report_error(&e.into()),
     };
+    reap_gone_runs(&engine, printer).await;
     let outcome = tokio::select! {
         result = work(engine.clone()) => result.unwrap_or_else(|e| report_error(&e)),
         _ = interrupted() => {
@@ -187,6 +192,21 @@ where
     };
     engine.cleanup().await;
     outcome
+}
+
+/// Remove what earlier slim runs on this machine left when they were killed; a failure
+/// here is only noted, it never stops this run.
+async fn reap_gone_runs(engine: &Engine, printer: &Printer) {
+    match engine.reap_gone_runs(false).await {
+        Ok(reaped) if !reaped.is_empty() => printer.note(&format!(
+            "removed {} left by slim runs that were killed (see `slim clean`)",
+            reaped.summary()
+        )),
+        Ok(_) => {}
+        Err(e) => printer.warn(&format!(
+            "could not remove what killed slim runs left behind: {e}"
+        )),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -243,7 +263,7 @@ pub struct Prepared {
     pub user: UserPlan,
     pub layer_plan: LayerPlan,
     /// holds the kept tar and everything written from it; removed when dropped
-    pub workdir: tempfile::TempDir,
+    pub workdir: ScratchDir,
 }
 
 /// inspect → analyze → resolve, and the plan for the slim layer.
@@ -289,6 +309,14 @@ pub async fn prepare_from(
     printer: &Printer,
     timeline: &mut Timeline,
 ) -> Result<Prepared> {
+    if let Some(spec) = &request.user
+        && matches!(spec.user.as_str(), "0" | "root")
+    {
+        printer.warn(&format!(
+            "--user {spec}: the slim image will run as root, which is what slim exists to avoid; \
+             leave --user out to get a non-root user"
+        ));
+    }
     let analysis = timeline
         .stage(
             printer,
@@ -313,10 +341,7 @@ pub async fn prepare_from(
             },
         )
         .await?;
-    let workdir = tempfile::Builder::new()
-        .prefix("slim-")
-        .tempdir()
-        .context("creating a temporary directory")?;
+    let workdir = ScratchDir::new("slim-").context("creating a temporary directory")?;
     let collected = timeline
         .stage(
             printer,
@@ -352,6 +377,7 @@ pub async fn prepare_from(
         request.user.as_ref(),
         kept.read_text("/etc/passwd")?.as_deref(),
         kept.read_text("/etc/group")?.as_deref(),
+        analysis.trace.switched_to_uid(),
     )
     .context("choosing the user of the slim image")?;
     let layer_plan = LayerPlan {
@@ -360,6 +386,8 @@ pub async fn prepare_from(
         workdir: Some(source.working_dir.clone()).filter(|w| w.starts_with('/') && w != "/"),
         mtime_clamp: mtime_clamp(&source),
         package_db: collected.outcome.resolution.package_db.clone(),
+        accessed: collected.outcome.resolution.accessed.clone(),
+        switch_tools: switch_tools(&kept),
     };
     Ok(Prepared {
         source,
@@ -369,6 +397,32 @@ pub async fn prepare_from(
         layer_plan,
         workdir,
     })
+}
+
+/// Kept user-switching tools (gosu, su-exec, runuser, setpriv, ...) that get slim's stand-in.
+fn switch_tools(kept: &KeptIndex) -> std::collections::BTreeSet<String> {
+    kept.entries
+        .iter()
+        .filter(|(_, entry)| matches!(entry.kind, rebuild::kept::KeptKind::File { .. }))
+        .map(|(path, _)| path)
+        .filter(|path| {
+            let name = path.rsplit('/').next().unwrap_or_default();
+            slim::switch_shim::TOOLS.contains(&name)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The stand-in's bytes when the plan replaces tools with it.
+pub fn switch_shim_bytes(request: &SlimRequest, plan: &LayerPlan) -> Result<Option<Vec<u8>>> {
+    if plan.switch_tools.is_empty() {
+        return Ok(None);
+    }
+    let Some(path) = &request.switch_shim else {
+        return Ok(None); // the layer writer says what is missing
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Some(bytes))
 }
 
 async fn find_source(engine: &Engine, request: &SlimRequest, stage: &Stage) -> Result<ImageSpec> {
@@ -486,10 +540,7 @@ async fn load_image_file(
     stage: &Stage,
 ) -> Result<ImageSpec> {
     stage.step(&format!("reading {location} and checking its digests"));
-    let work = tempfile::Builder::new()
-        .prefix("slim-source-")
-        .tempdir()
-        .context("creating a temporary directory")?;
+    let work = ScratchDir::new("slim-source-").context("creating a temporary directory")?;
     let archive = work.path().join("source.tar");
     let (location_owned, archive_owned, staging) = (
         location.clone(),
@@ -550,6 +601,7 @@ pub fn analysis_summary(analysis: &Analysis) -> AnalysisSummary {
         http_probes: analysis.http.clone(),
         exec_probes: analysis.execs.clone(),
         sensor_warnings: analysis.trace.warnings.clone(),
+        user_switches: analysis.trace.user_switches.clone(),
     }
 }
 

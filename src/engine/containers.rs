@@ -68,9 +68,9 @@ impl Engine {
         mut body: ContainerCreateBody,
     ) -> Result<ContainerRun, EngineError> {
         let image = body.image.clone().unwrap_or_default();
-        body.labels
-            .get_or_insert_with(HashMap::new)
-            .insert(super::RUN_LABEL.to_string(), self.run_id.clone());
+        let labels = body.labels.get_or_insert_with(HashMap::new);
+        labels.insert(super::RUN_LABEL.to_string(), self.run_id.clone());
+        labels.insert(crate::owner::OWNER_LABEL.to_string(), self.owner.clone());
         let created = self
             .docker
             .create_container(None, body)
@@ -363,6 +363,29 @@ impl Engine {
                 e,
             )),
         }
+    }
+
+    /// All containers (any state) carrying the label `key`, with their labels.
+    pub async fn containers_with_label(
+        &self,
+        key: &str,
+    ) -> Result<Vec<(String, HashMap<String, String>)>, EngineError> {
+        let filters: HashMap<String, Vec<String>> =
+            HashMap::from([("label".to_string(), vec![key.to_string()])]);
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| EngineError::api("listing containers", e))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| Some((c.id?, c.labels.unwrap_or_default())))
+            .collect())
     }
 
     /// IDs of all containers (any state) carrying `key=value`.

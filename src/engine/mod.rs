@@ -14,6 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use bollard::Docker;
 
+use crate::leftovers;
+use crate::owner::{Liveness, OWNER_LABEL, RunOwner};
+
 pub use containers::{ContainerRun, ContainerState, ExecOutput, Logs, loopback_port_bindings};
 pub use error::EngineError;
 pub use images::{Builder, PullProgress};
@@ -33,6 +36,8 @@ pub struct Engine {
     docker: Docker,
     host: String,
     run_id: String,
+    /// [`RunOwner`] label of this process, put on every container it creates
+    owner: String,
     created: Arc<Mutex<Vec<String>>>,
     /// images slim loaded only for its own use (a source given as a file, a slim image
     /// written to a file but run for verification)
@@ -63,6 +68,7 @@ impl Engine {
             docker,
             host,
             run_id,
+            owner: RunOwner::this_process().label(),
             created: Arc::default(),
             temporary_images: Arc::default(),
         })
@@ -116,8 +122,13 @@ impl Engine {
             Err(_) => Vec::new(),
         };
         for id in images {
-            let _ = self.remove_image_forced(&id).await;
+            if self.remove_image_forced(&id).await.is_ok() {
+                leftovers::this_run().remove_image(&id);
+            }
         }
+        // What is still listed could not be removed (the engine went away): a later run
+        // or `slim clean` finds it once this process is gone.
+        leftovers::this_run().forget_if_clean();
     }
 
     /// Remove `image` (an ID) when slim exits, like the containers it created.
@@ -125,5 +136,94 @@ impl Engine {
         if let Ok(mut images) = self.temporary_images.lock() {
             images.push(image.to_string());
         }
+        leftovers::this_run().add_image(image);
     }
+
+    /// Remove what slim runs on this machine that are gone (killed, crashed, their machine
+    /// rebooted) left behind: their containers in this engine, the images they loaded and
+    /// their scratch directories. With `dry_run`, only say what that would be.
+    pub async fn reap_gone_runs(&self, dry_run: bool) -> Result<Reaped, EngineError> {
+        let mut reaped = Reaped::default();
+        for (id, labels) in self.containers_with_label(OWNER_LABEL).await? {
+            let Some(owner) = labels
+                .get(OWNER_LABEL)
+                .and_then(|l| RunOwner::from_label(l))
+            else {
+                continue;
+            };
+            if owner.liveness() != Liveness::Gone {
+                continue;
+            }
+            if !dry_run {
+                self.force_remove(&id).await?;
+            }
+            reaped.containers.push(LeftContainer {
+                id: id[..id.len().min(12)].to_string(),
+                role: labels.get(ROLE_LABEL).cloned().unwrap_or_default(),
+                source: labels.get(SOURCE_LABEL).cloned().unwrap_or_default(),
+                owner: owner.describe(),
+            });
+        }
+        for (record_file, record) in leftovers::left_by_gone_runs() {
+            for image in &record.images {
+                if self.inspect_image(image).await?.is_some() {
+                    if !dry_run {
+                        self.remove_image_forced(image).await?;
+                    }
+                    reaped.images.push(image.clone());
+                }
+            }
+            for path in &record.dirs {
+                if path.exists() {
+                    if !dry_run {
+                        let removed =
+                            std::fs::remove_dir_all(path).or_else(|_| std::fs::remove_file(path));
+                        removed.map_err(|e| {
+                            EngineError::io(format!("removing {}", path.display()), e)
+                        })?;
+                    }
+                    reaped.paths.push(path.display().to_string());
+                }
+            }
+            if !dry_run {
+                let _ = std::fs::remove_file(record_file);
+            }
+        }
+        Ok(reaped)
+    }
+}
+
+/// What gone runs left behind, and was (or, in a dry run, would be) removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reaped {
+    pub containers: Vec<LeftContainer>,
+    pub images: Vec<String>,
+    pub paths: Vec<String>,
+}
+
+impl Reaped {
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.images.is_empty() && self.paths.is_empty()
+    }
+
+    /// "2 container(s), 1 image(s), 1 scratch path(s)"
+    pub fn summary(&self) -> String {
+        format!(
+            "{} container(s), {} image(s), {} scratch path(s)",
+            self.containers.len(),
+            self.images.len(),
+            self.paths.len()
+        )
+    }
+}
+
+/// A container a gone run left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftContainer {
+    pub id: String,
+    /// analyze, collect, verify, ...
+    pub role: String,
+    pub source: String,
+    /// "pid 1234 on build-7"
+    pub owner: String,
 }

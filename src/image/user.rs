@@ -106,6 +106,8 @@ pub struct PasswdEntry {
 pub struct GroupEntry {
     pub name: String,
     pub gid: u32,
+    /// user names listed as members (the supplementary members of the group)
+    pub members: Vec<String>,
 }
 
 /// Parse /etc/passwd, skipping lines that are not well-formed (comments, NIS `+` lines).
@@ -135,9 +137,20 @@ pub fn parse_group(text: &str) -> Vec<GroupEntry> {
             if f.len() < 3 {
                 return None;
             }
+            let members = f
+                .get(3)
+                .map(|m| {
+                    m.split(',')
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
             Some(GroupEntry {
                 name: f[0].to_string(),
                 gid: f[2].parse().ok()?,
+                members,
             })
         })
         .collect()

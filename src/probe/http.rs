@@ -69,6 +69,9 @@ impl fmt::Display for HttpProbe {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpAnswer {
     pub status: u16,
+    /// the Content-Type header, if the answer had one
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
     #[serde(skip)]
     pub body: Vec<u8>,
     pub body_len: usize,
@@ -77,10 +80,11 @@ pub struct HttpAnswer {
 }
 
 impl HttpAnswer {
-    fn new(status: u16, body: Vec<u8>) -> Self {
+    pub fn new(status: u16, content_type: Option<String>, body: Vec<u8>) -> Self {
         let body_sha256 = crate::digest::sha256_hex(&body);
         HttpAnswer {
             status,
+            content_type,
             body_len: body.len(),
             body,
             body_sha256,
@@ -129,6 +133,11 @@ impl HttpProber {
             .await
             .map_err(classify)?;
         let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             let room = MAX_BODY.saturating_sub(body.len());
@@ -137,7 +146,7 @@ impl HttpProber {
                 break;
             }
         }
-        Ok(HttpAnswer::new(status, body))
+        Ok(HttpAnswer::new(status, content_type, body))
     }
 }
 

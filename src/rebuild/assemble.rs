@@ -38,9 +38,10 @@ pub fn assemble(
     record: &RebuildRecord,
     source: &ImageSpec,
     workdir: &Path,
+    switch_shim: Option<&[u8]>,
 ) -> Result<Assembled, RebuildError> {
     let layer_path = workdir.join("layer.tar");
-    let layer = write_layer(kept, &record.layer_plan, &layer_path)?;
+    let layer = write_layer(kept, &record.layer_plan, &layer_path, switch_shim)?;
     let config = image_config(&ConfigInput {
         source,
         user: &record.layer_plan.user.config_user(),

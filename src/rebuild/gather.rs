@@ -80,7 +80,14 @@ pub fn run_gather(
     let file = File::create(&kept_path).map_err(io(&kept_path))?;
     write_kept_tar(&tree, &keep, BufWriter::new(file))?;
     let kept = KeptIndex::open(&kept_path)?;
-    write_layer(&kept, &plan.layer, &layer_path)?;
+    // the generated Dockerfile copies slim's stand-in for gosu & co. next to the plan
+    let shim_path = plan_path.with_file_name(super::dockerfile::SWITCH_FILE);
+    let shim = if plan.layer.switch_tools.is_empty() {
+        None
+    } else {
+        Some(std::fs::read(&shim_path).map_err(io(&shim_path))?)
+    };
+    write_layer(&kept, &plan.layer, &layer_path, shim.as_deref())?;
     drop(kept);
     unpack_layer(&layer_path, out).map_err(io(out))?;
     let _ = std::fs::remove_file(&kept_path);
@@ -117,7 +124,14 @@ mod tests {
             b"root:x:0:0:root:/root:/bin/sh\n",
         )
         .unwrap();
-        let user = plan_user("", None, Some("root:x:0:0:root:/root:/bin/sh\n"), None).unwrap();
+        let user = plan_user(
+            "",
+            None,
+            Some("root:x:0:0:root:/root:/bin/sh\n"),
+            None,
+            None,
+        )
+        .unwrap();
         let plan = GatherPlan {
             source: "app:1".into(),
             keep: vec![
@@ -132,6 +146,8 @@ mod tests {
                 workdir: None,
                 mtime_clamp: i64::MAX,
                 package_db: None,
+                accessed: BTreeMap::new(),
+                switch_tools: Default::default(),
             },
         };
         let work = tempfile::tempdir().unwrap();

@@ -9,9 +9,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::RebuildError;
+use super::access::{self, AccessChange};
 use super::kept::{KeptEntry, KeptIndex, KeptKind};
 use super::user::UserPlan;
 use crate::digest::HashingWriter;
+use crate::sensor::report::Access;
 
 /// Everything the layer writer changes relative to the kept files.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -26,6 +28,13 @@ pub struct LayerPlan {
     /// the package database to trim to the packages still present (--keep-package-db)
     #[serde(default)]
     pub package_db: Option<crate::resolve::packagedb::PackageDb>,
+    /// real path -> what the app did to it during analysis, to decide what the user needs
+    #[serde(default)]
+    pub accessed: BTreeMap<String, BTreeSet<Access>>,
+    /// kept user-switching tools (gosu, su-exec, runuser, setpriv, ...) that get slim's
+    /// stand-in, which works for the non-root user (see `switch_shim`)
+    #[serde(default)]
+    pub switch_tools: BTreeSet<String>,
 }
 
 /// What ended up in the layer.
@@ -49,6 +58,10 @@ pub struct LayerSummary {
     pub added: Vec<String>,
     /// paths the user could not read (or enter, or run) that now belong to it
     pub made_accessible: Vec<String>,
+    /// each of those: what the app needs, the mode and owner before and after, and why
+    pub access_changes: Vec<AccessChange>,
+    /// user-switching tools replaced by slim's stand-in
+    pub replaced_switch_tools: Vec<String>,
 }
 
 enum Contents {
@@ -71,11 +84,13 @@ struct FinalEntry {
     mtime: i64,
 }
 
-/// Write the layer for `kept` under `plan` to `out`.
+/// Write the layer for `kept` under `plan` to `out`. `switch_shim` is the stand-in for the
+/// plan's user-switching tools (`slim-switch`), needed when it lists any.
 pub fn write_layer(
     kept: &KeptIndex,
     plan: &LayerPlan,
     out: &Path,
+    switch_shim: Option<&[u8]>,
 ) -> Result<LayerSummary, RebuildError> {
     let mut summary = LayerSummary::default();
     let mut entries: BTreeMap<String, FinalEntry> = kept
@@ -112,6 +127,21 @@ pub fn write_layer(
                 summary.added.push(path.into());
             }
         }
+    }
+
+    // gosu & co. fail for a non-root user; the stand-in runs the command as it is.
+    for path in &plan.switch_tools {
+        let Some(entry) = entries.get_mut(path.as_str()) else {
+            continue;
+        };
+        if !matches!(entry.kind, FinalKind::File(_)) {
+            continue;
+        }
+        let shim = switch_shim.ok_or_else(|| RebuildError::MissingSwitchShim(path.clone()))?;
+        entry.kind = FinalKind::File(Contents::Bytes(shim.to_vec()));
+        entry.mode = 0o755;
+        (entry.uid, entry.gid) = (0, 0);
+        summary.replaced_switch_tools.push(path.clone());
     }
 
     // Scanners read the package database: it lists only packages that still have files.
@@ -181,20 +211,32 @@ pub fn write_layer(
         add_dirs(&mut entries, parent(&path), clamp, &mut summary);
     }
 
-    // The app read and ran these as its old (often root) user; the new user must be able to too.
+    // The app read and ran these as its old (often root) user; the new user must be able to
+    // too. The user becomes the owner; group and other bits are never widened.
     if !plan.user.is_root() {
+        let me = plan.user.credentials();
         for (path, entry) in entries.iter_mut() {
-            let needed = match entry.kind {
-                FinalKind::Dir => 0o5,
-                FinalKind::File(_) if entry.mode & 0o111 != 0 => 0o5,
-                FinalKind::File(_) => 0o4,
+            let is_dir = match entry.kind {
+                FinalKind::Dir => true,
+                FinalKind::File(_) => false,
                 _ => continue,
             };
-            if !permits(entry, uid, gid, needed) {
-                entry.uid = uid;
-                entry.mode |= needed << 6;
-                summary.made_accessible.push(path.clone());
+            let accesses = plan.accessed.get(path);
+            let needs = access::needed(is_dir, entry.mode, accesses);
+            if needs == 0 || me.allows(entry.uid, entry.gid, entry.mode, needs) {
+                continue;
             }
+            let before = format!("{:04o} {}:{}", entry.mode & 0o7777, entry.uid, entry.gid);
+            entry.uid = uid;
+            entry.mode = access::owner_only(entry.mode, needs);
+            summary.made_accessible.push(path.clone());
+            summary.access_changes.push(AccessChange {
+                path: path.clone(),
+                needs: access::bits_text(needs),
+                before,
+                after: format!("{:04o} {}:{}", entry.mode & 0o7777, entry.uid, entry.gid),
+                why: access::why(accesses).to_string(),
+            });
         }
     }
 
@@ -255,18 +297,6 @@ fn from_kept(entry: &KeptEntry) -> FinalEntry {
         gid: entry.gid,
         mtime: entry.mtime,
     }
-}
-
-/// Whether the permission class that applies to uid/gid grants all of `bits` (rwx as 0o7).
-fn permits(entry: &FinalEntry, uid: u64, gid: u64, bits: u32) -> bool {
-    let class = if entry.uid == uid {
-        entry.mode >> 6
-    } else if entry.gid == gid {
-        entry.mode >> 3
-    } else {
-        entry.mode
-    };
-    class & bits == bits
 }
 
 /// Add `dir` and any missing ancestors as root-owned 0755 directories.
@@ -481,7 +511,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let kept = KeptIndex::open(&kept_fixture(dir.path())).unwrap();
         let passwd = kept.read_text("/etc/passwd").unwrap();
-        let user = plan_user("", None, passwd.as_deref(), None).unwrap();
+        let user = plan_user("", None, passwd.as_deref(), None, None).unwrap();
         assert_eq!(user.source, UserSource::Added);
         let plan = LayerPlan {
             user,
@@ -494,9 +524,11 @@ mod tests {
             workdir: Some("/work/app".into()),
             mtime_clamp: 1_700_000_000,
             package_db: None,
+            accessed: BTreeMap::new(),
+            switch_tools: BTreeSet::new(),
         };
         let out = dir.path().join("layer.tar");
-        let summary = write_layer(&kept, &plan, &out).unwrap();
+        let summary = write_layer(&kept, &plan, &out, None).unwrap();
         let layer = entries(&out);
 
         assert_eq!(
@@ -543,7 +575,7 @@ mod tests {
         let again = dir.path().join("again.tar");
         let kept = KeptIndex::open(&dir.path().join("kept.tar")).unwrap();
         assert_eq!(
-            write_layer(&kept, &plan, &again).unwrap().diff_id,
+            write_layer(&kept, &plan, &again, None).unwrap().diff_id,
             summary.diff_id
         );
     }
@@ -557,15 +589,17 @@ mod tests {
         let path = dir.path().join("cut.tar");
         std::fs::write(&path, &full[..cut]).unwrap();
         let result = KeptIndex::open(&path).and_then(|kept| {
-            let user = plan_user("", None, None, None)?;
+            let user = plan_user("", None, None, None, None)?;
             let plan = LayerPlan {
                 user,
                 writable: Default::default(),
                 workdir: None,
                 mtime_clamp: i64::MAX,
                 package_db: None,
+                accessed: BTreeMap::new(),
+                switch_tools: BTreeSet::new(),
             };
-            write_layer(&kept, &plan, &dir.path().join("l.tar"))
+            write_layer(&kept, &plan, &dir.path().join("l.tar"), None)
         });
         assert!(result.is_err());
     }

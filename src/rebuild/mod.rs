@@ -1,6 +1,7 @@
 //! From the kept files to a new single-layer, non-root image (written out as an image file
 //! by [`crate::archive::write_image`]).
 
+pub mod access;
 pub mod assemble;
 pub mod config;
 pub mod dockerfile;
@@ -32,4 +33,8 @@ pub enum RebuildError {
     Malformed(String),
     #[error(transparent)]
     User(#[from] crate::image::UserError),
+    #[error(
+        "{0} switches users and needs slim's stand-in, slim-switch, which was not found next to slim (or in SLIM_SWITCH)"
+    )]
+    MissingSwitchShim(String),
 }

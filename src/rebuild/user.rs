@@ -7,6 +7,8 @@ use crate::image::{UserError, UserSpec};
 
 /// The uid/gid distroless images use for their `nonroot` user.
 pub const NONROOT_ID: u32 = 65532;
+/// The uid of `nobody`, never chosen as the user a server switched to.
+const NOBODY_ID: u32 = 65534;
 
 /// Where the final user came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +20,9 @@ pub enum UserSource {
     Flag,
     /// the image ran as root; slim added `nonroot`
     Added,
+    /// the image started as root and switched to this user itself during analysis
+    /// (apache's `User`, nginx's worker `user`, gosu): the slim image starts as it
+    Switched,
 }
 
 /// The user of the slim image and what must change in the image to support it.
@@ -33,13 +38,34 @@ pub struct UserPlan {
     pub group: Option<String>,
     /// home directory to create (or make the user's) for an added user
     pub home: Option<String>,
+    /// the primary group is the one /etc/passwd gives the user, so the image's USER names
+    /// the uid alone and the runtime adds the supplementary groups of /etc/group (with
+    /// `USER uid:gid` Docker gives no supplementary groups at all)
+    #[serde(default)]
+    pub gid_from_passwd: bool,
+    /// the supplementary groups the runtime gives the user (groups listing its name)
+    #[serde(default)]
+    pub groups: Vec<u32>,
 }
 
 impl UserPlan {
     /// `UID:GID`, numeric, as written into the image config (numeric so that Kubernetes'
     /// runAsNonRoot can check it without reading /etc/passwd).
     pub fn config_user(&self) -> String {
-        format!("{}:{}", self.uid, self.gid)
+        if self.gid_from_passwd {
+            self.uid.to_string()
+        } else {
+            format!("{}:{}", self.uid, self.gid)
+        }
+    }
+
+    /// The credentials a process of the slim image runs with.
+    pub fn credentials(&self) -> crate::rebuild::access::Credentials {
+        crate::rebuild::access::Credentials {
+            uid: u64::from(self.uid),
+            gid: u64::from(self.gid),
+            groups: self.groups.iter().map(|g| u64::from(*g)).collect(),
+        }
     }
 
     pub fn is_root(&self) -> bool {
@@ -47,13 +73,15 @@ impl UserPlan {
     }
 }
 
-/// Decide the user: `--user` if given, else the image's own non-root USER, else `nonroot`.
-/// `passwd`/`group` are the image's files if it has them.
+/// Decide the user: `--user` if given, else the image's own non-root USER, else the user a
+/// root process switched to during analysis (`switched_to`, if /etc/passwd has it), else
+/// `nonroot`. `passwd`/`group` are the image's files if it has them.
 pub fn plan_user(
     image_user: &str,
     flag: Option<&UserSpec>,
     passwd: Option<&str>,
     group: Option<&str>,
+    switched_to: Option<u32>,
 ) -> Result<UserPlan, UserError> {
     let users = passwd.map(parse_passwd).unwrap_or_default();
     let groups = group.map(parse_group).unwrap_or_default();
@@ -82,6 +110,22 @@ pub fn plan_user(
                 &groups,
             ));
         }
+    }
+    // `nobody` owns nothing by design; files made writable for it would be shared with every
+    // other program that runs as nobody
+    let switched = switched_to
+        .and_then(|uid| users.iter().find(|u| u.uid == uid))
+        .filter(|u| u.name != "nobody" && u.uid != NOBODY_ID);
+    if let Some(entry) = switched {
+        return Ok(with_entries(
+            entry.uid,
+            entry.gid,
+            UserSource::Switched,
+            passwd,
+            group,
+            &users,
+            &groups,
+        ));
     }
     Ok(with_entries(
         NONROOT_ID,
@@ -117,7 +161,16 @@ fn with_entries(
         passwd: None,
         group: None,
         home: None,
+        gid_from_passwd: existing.is_none_or(|u| u.gid == gid),
+        groups: Vec::new(),
     };
+    if plan.gid_from_passwd {
+        plan.groups = groups
+            .iter()
+            .filter(|g| g.gid != gid && g.members.contains(&name))
+            .map(|g| g.gid)
+            .collect();
+    }
     if uid == 0 {
         return plan;
     }
@@ -174,12 +227,12 @@ mod tests {
 
     #[test]
     fn root_image_gets_nonroot() {
-        let plan = plan_user("", None, Some(PASSWD), Some(GROUP)).unwrap();
+        let plan = plan_user("", None, Some(PASSWD), Some(GROUP), None).unwrap();
         assert_eq!(
             (plan.uid, plan.gid, plan.source),
             (NONROOT_ID, NONROOT_ID, UserSource::Added)
         );
-        assert_eq!(plan.config_user(), "65532:65532");
+        assert_eq!(plan.config_user(), "65532");
         let passwd = plan.passwd.unwrap();
         assert!(passwd.starts_with(PASSWD));
         assert!(passwd.ends_with(
@@ -192,13 +245,13 @@ mod tests {
         );
         assert_eq!(plan.home.as_deref(), Some("/home/nonroot"));
         assert_eq!(
-            plan_user("root", None, Some(PASSWD), Some(GROUP))
+            plan_user("root", None, Some(PASSWD), Some(GROUP), None)
                 .unwrap()
                 .source,
             UserSource::Added
         );
         assert_eq!(
-            plan_user("0:0", None, Some(PASSWD), Some(GROUP))
+            plan_user("0:0", None, Some(PASSWD), Some(GROUP), None)
                 .unwrap()
                 .source,
             UserSource::Added
@@ -206,8 +259,41 @@ mod tests {
     }
 
     #[test]
+    fn supplementary_groups_come_with_a_uid_only_user() {
+        let group = "root:x:0:\nssl-cert:x:109:postgres\npostgres:x:110:\n";
+        let passwd = "postgres:x:105:110::/var/lib/postgresql:/bin/bash\n";
+        let plan = plan_user("postgres", None, Some(passwd), Some(group), None).unwrap();
+        assert_eq!(plan.config_user(), "105");
+        assert_eq!(plan.groups, [109]);
+        // another primary group than passwd's: Docker gives no supplementary groups then
+        let spec = UserSpec::parse("postgres:0").unwrap();
+        let plan = plan_user("", Some(&spec), Some(passwd), Some(group), None).unwrap();
+        assert_eq!(plan.config_user(), "105:0");
+        assert!(plan.groups.is_empty());
+    }
+
+    #[test]
+    fn a_server_that_switched_users_starts_as_that_user() {
+        let plan = plan_user("", None, Some(PASSWD), Some(GROUP), Some(33)).unwrap();
+        assert_eq!(
+            (plan.uid, plan.gid, plan.source),
+            (33, 33, UserSource::Switched)
+        );
+        assert_eq!((plan.passwd, plan.group), (None, None));
+        // not in /etc/passwd, or nobody: the added user instead
+        let plan = plan_user("", None, Some(PASSWD), Some(GROUP), Some(4242)).unwrap();
+        assert_eq!(plan.source, UserSource::Added);
+        let passwd = format!("{PASSWD}\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n");
+        let plan = plan_user("", None, Some(&passwd), Some(GROUP), Some(65534)).unwrap();
+        assert_eq!(plan.source, UserSource::Added);
+        // the image's own non-root USER still wins
+        let plan = plan_user("www-data", None, Some(PASSWD), Some(GROUP), Some(4242)).unwrap();
+        assert_eq!(plan.source, UserSource::Image);
+    }
+
+    #[test]
     fn image_without_passwd_gets_one() {
-        let plan = plan_user("", None, None, None).unwrap();
+        let plan = plan_user("", None, None, None, None).unwrap();
         assert_eq!(
             plan.passwd.unwrap(),
             "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
@@ -217,7 +303,7 @@ mod tests {
 
     #[test]
     fn non_root_image_user_is_kept() {
-        let plan = plan_user("www-data", None, Some(PASSWD), Some(GROUP)).unwrap();
+        let plan = plan_user("www-data", None, Some(PASSWD), Some(GROUP), None).unwrap();
         assert_eq!(
             (plan.uid, plan.gid, plan.source),
             (33, 33, UserSource::Image)
@@ -228,26 +314,33 @@ mod tests {
     #[test]
     fn flag_user_is_honoured_and_added() {
         let spec = UserSpec::parse("1234").unwrap();
-        let plan = plan_user("www-data", Some(&spec), Some(PASSWD), Some(GROUP)).unwrap();
+        let plan = plan_user("www-data", Some(&spec), Some(PASSWD), Some(GROUP), None).unwrap();
         assert_eq!(
             (plan.uid, plan.gid, plan.source),
             (1234, 1234, UserSource::Flag)
         );
         assert!(plan.passwd.unwrap().contains("nonroot:x:1234:1234:"));
         let spec = UserSpec::parse("www-data:33").unwrap();
-        let plan = plan_user("", Some(&spec), Some(PASSWD), Some(GROUP)).unwrap();
+        let plan = plan_user("", Some(&spec), Some(PASSWD), Some(GROUP), None).unwrap();
         assert_eq!((plan.uid, plan.gid, plan.passwd), (33, 33, None));
         let spec = UserSpec::parse("ghost").unwrap();
-        assert!(plan_user("", Some(&spec), Some(PASSWD), Some(GROUP)).is_err());
+        assert!(plan_user("", Some(&spec), Some(PASSWD), Some(GROUP), None).is_err());
     }
 
     #[test]
     fn existing_nonroot_name_is_not_reused_for_another_uid() {
         let passwd = "nonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n";
         let spec = UserSpec::parse("2000").unwrap();
-        let plan = plan_user("", Some(&spec), Some(passwd), Some("nonroot:x:65532:\n")).unwrap();
+        let plan = plan_user(
+            "",
+            Some(&spec),
+            Some(passwd),
+            Some("nonroot:x:65532:\n"),
+            None,
+        )
+        .unwrap();
         assert!(plan.passwd.unwrap().contains("nonroot-2000:x:2000:2000:"));
-        let plan = plan_user("", None, Some(passwd), Some("nonroot:x:65532:\n")).unwrap();
+        let plan = plan_user("", None, Some(passwd), Some("nonroot:x:65532:\n"), None).unwrap();
         assert_eq!(
             (plan.uid, plan.passwd, plan.group),
             (NONROOT_ID, None, None)

@@ -131,6 +131,9 @@ pub struct Resolution {
     /// the broken part are still followed
     #[serde(default)]
     pub unparsed: Vec<UnparsedFile>,
+    /// real path -> what the app did to it (through whatever symlinks it named it by)
+    #[serde(default)]
+    pub accessed: BTreeMap<String, BTreeSet<Access>>,
 }
 
 #[derive(Debug, Error)]
@@ -419,6 +422,11 @@ impl Resolver<'_> {
                         continue;
                     }
                     self.keep.add(real, Reason::Traced, None);
+                    self.out
+                        .accessed
+                        .entry(real.clone())
+                        .or_default()
+                        .extend(accesses.iter().copied());
                     if entry.kind == Kind::File {
                         let executed = accesses.contains(&Access::Exec);
                         self.enqueue(via, real, executed, LoaderFlavor::Unknown, Vec::new());

@@ -7,6 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use nix::unistd::Pid;
 
 use super::binfmt::{self, ExecFormat};
+use super::credentials;
 use super::memory::{MemoryError, PATH_MAX, TraceeMemory};
 use super::paths;
 use super::report::{Access, ExecRecord};
@@ -203,12 +204,18 @@ fn decode_exec(site: &CallSite, target: Target, argv: usize, path: String, out: 
             Vec::new()
         }
     };
+    // no_new_privs, set with the filter, keeps exec from changing ids: the caller's are
+    // the program's
+    let credentials = credentials::read(site.tid);
     let mut record = ExecRecord {
         pid: site.tgid.as_raw(),
         path,
         argv,
         interpreter: None,
         elf_interpreter: None,
+        uid: credentials.as_ref().map(|c| c.uid),
+        gid: credentials.as_ref().map(|c| c.gid),
+        groups: credentials.map(|c| c.groups),
     };
     if let Some(file) = file {
         follow_interpreters(site, file, &mut record, out);

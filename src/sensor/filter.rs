@@ -1,4 +1,5 @@
-//! The seccomp-bpf filter: stop in the tracer only for file syscalls, let everything else run.
+//! The seccomp-bpf filter: stop in the tracer only for file syscalls and the rare calls that
+//! change the caller's user or groups, let everything else run.
 //!
 //! A seccomp stop costs two context switches; plain PTRACE_SYSCALL stops on every
 //! syscall cost far more, so the filter is what keeps tracing affordable.
@@ -12,8 +13,8 @@ use seccompiler::{
 
 use super::syscalls::{self, FastPath, SyscallSpec};
 
-/// SECCOMP_RET_DATA of a stop for a file syscall of the traced architecture.
-pub const DATA_FILE_SYSCALL: u32 = 0;
+/// SECCOMP_RET_DATA of a stop for a file or credential syscall of the traced architecture.
+pub const DATA_NATIVE_SYSCALL: u32 = 0;
 /// SECCOMP_RET_DATA of a stop for a syscall of another ABI (e.g. 32-bit `int 0x80`).
 pub const DATA_FOREIGN_ARCH: u32 = 1;
 
@@ -40,10 +41,15 @@ pub fn build() -> Result<BpfProgram, FilterError> {
     for spec in syscalls::TABLE {
         rules.insert(spec.nr, trace_conditions(spec)?);
     }
+    // always stopped on: they are rare, and the kernel's seccomp cache (Linux 5.11+) keeps
+    // calls the filter always allows (read, mmap, ...) from running the longer program
+    for spec in syscalls::CREDENTIAL_TABLE {
+        rules.insert(spec.nr, Vec::new());
+    }
     let filter = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
-        SeccompAction::Trace(DATA_FILE_SYSCALL),
+        SeccompAction::Trace(DATA_NATIVE_SYSCALL),
         syscalls::TARGET_ARCH,
     )?;
     let mut program: BpfProgram = filter.try_into()?;
@@ -168,6 +174,23 @@ mod tests {
         assert_eq!(decide(libc::SYS_read, [0; 6]), ALLOW);
         assert_eq!(decide(libc::SYS_fstat, [0; 6]), ALLOW);
         assert_eq!(decide(libc::SYS_mmap, [0; 6]), ALLOW);
+    }
+
+    #[test]
+    fn credential_changes_stop_queries_run() {
+        for spec in syscalls::CREDENTIAL_TABLE {
+            assert_eq!(
+                decide(spec.nr, [33, 33, 33, 0, 0, 0]),
+                TRACE,
+                "{}",
+                spec.name
+            );
+        }
+        assert_eq!(decide(libc::SYS_setgroups, [0; 6]), TRACE);
+        assert_eq!(decide(libc::SYS_getuid, [0; 6]), ALLOW);
+        assert_eq!(decide(libc::SYS_getresuid, [0; 6]), ALLOW);
+        assert_eq!(decide(libc::SYS_getgroups, [0; 6]), ALLOW);
+        assert_eq!(decide(libc::SYS_capset, [0; 6]), ALLOW);
     }
 
     #[test]

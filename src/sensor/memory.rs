@@ -69,6 +69,25 @@ impl<'a> TraceeMemory<'a> {
         Ok(u64::from_ne_bytes(buf))
     }
 
+    /// Read `count` native-endian 32-bit values (a gid list), a page at most per read.
+    pub fn read_u32_array(&self, addr: u64, count: usize) -> Result<Vec<u32>, MemoryError> {
+        if addr == 0 {
+            return Err(MemoryError::Null);
+        }
+        let mut bytes = vec![0u8; count * 4];
+        let mut filled = 0usize;
+        while filled < bytes.len() {
+            let at = addr.wrapping_add(filled as u64);
+            let len = ((PAGE - at % PAGE) as usize).min(bytes.len() - filled);
+            self.read_exact(at, &mut bytes[filled..filled + len])?;
+            filled += len;
+        }
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+
     /// Read a NULL-terminated array of string pointers (argv), at most `max_items`
     /// strings and `max_bytes` bytes in all; the rest is dropped. Bytes that are not
     /// UTF-8 are replaced: argv is recorded for people to read.
@@ -231,6 +250,26 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_u32_array_across_a_page_boundary() {
+        let (pid, file) = own_memory();
+        let memory = TraceeMemory::new(pid, Some(&file));
+        let values: Vec<u32> = (0..3 * PAGE as u32 / 4).collect();
+        // start 6 values before a page boundary, so the read spans it
+        let to_boundary = ((PAGE - values.as_ptr() as u64 % PAGE) / 4) as usize;
+        let boundary = if to_boundary < 6 {
+            to_boundary + PAGE as usize / 4
+        } else {
+            to_boundary
+        };
+        let skip = boundary - 6;
+        let addr = values[skip..].as_ptr() as u64;
+        let read = memory.read_u32_array(addr, 64).expect("readable");
+        assert_eq!(read, values[skip..skip + 64]);
+        assert_eq!(memory.read_u32_array(addr, 0), Ok(Vec::new()));
+        assert_eq!(memory.read_u32_array(0, 1), Err(MemoryError::Null));
+    }
+
+    #[test]
     fn null_is_not_read() {
         let memory = TraceeMemory::new(nix::unistd::getpid(), None);
         assert_eq!(memory.read_c_string(0, PATH_MAX), Err(MemoryError::Null));
@@ -265,6 +304,7 @@ mod tests {
         let mut buf = [b'p'; 64];
         buf[37] = 0;
         let value = 0x1122_3344_5566_7788u64;
+        let gids: [u32; 5] = [0, 33, 65534, u32::MAX, 7];
         // SAFETY: the child only makes raw syscalls and exits.
         let child = match unsafe { nix::unistd::fork() }.expect("fork") {
             nix::unistd::ForkResult::Child => unsafe {
@@ -284,6 +324,8 @@ mod tests {
         let short = memory.read_c_string(buf.as_ptr() as u64, 10);
         assert_eq!(short, Err(MemoryError::TooLong(10)));
         assert_eq!(memory.read_u64(&value as *const u64 as u64), Ok(value));
+        let at = gids[1..].as_ptr() as u64;
+        assert_eq!(memory.read_u32_array(at, 4), Ok(gids[1..].to_vec()));
         let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(child, None);
     }

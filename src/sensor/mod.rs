@@ -1,6 +1,7 @@
 //! The sensor: runs inside the container and records what the app touches.
 
 pub mod binfmt;
+pub mod credentials;
 pub mod decode;
 pub mod filter;
 pub mod listening;

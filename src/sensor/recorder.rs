@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::report::{Access, ExecRecord, ExitStatus, TRACE_VERSION, TraceReport};
+use super::report::{Access, ExecRecord, ExitStatus, TRACE_VERSION, TraceReport, UserSwitch};
 
 /// More distinct warnings than this are counted, not kept: a misbehaving tracee must not
 /// grow the report without bound.
@@ -13,6 +13,9 @@ pub const MAX_WARNINGS: usize = 100;
 /// Exec records kept; a container that runs a script every second for days would
 /// otherwise grow the report forever. Exec accesses are still recorded in `files`.
 pub const MAX_EXEC_RECORDS: usize = 10_000;
+/// Distinct user switches kept; each is checked against all kept ones, and a real app
+/// has a handful.
+pub const MAX_USER_SWITCHES: usize = 1_000;
 
 #[derive(Debug)]
 pub struct Recorder {
@@ -61,6 +64,17 @@ impl Recorder {
             self.warn(format!(
                 "more than {MAX_EXEC_RECORDS} execs: further exec records dropped"
             ));
+        }
+    }
+
+    pub fn add_user_switch(&mut self, switch: UserSwitch) {
+        let switches = &self.report.user_switches;
+        if switches.len() >= MAX_USER_SWITCHES && !switches.contains(&switch) {
+            self.warn(format!(
+                "more than {MAX_USER_SWITCHES} distinct user switches: further ones dropped"
+            ));
+        } else if self.report.add_user_switch(switch) {
+            self.dirty = true;
         }
     }
 
@@ -136,6 +150,22 @@ mod tests {
         }
         assert_eq!(r.report().warnings.len(), MAX_WARNINGS);
         assert_eq!(r.suppressed_warnings, MAX_WARNINGS as u64 + 1);
+    }
+
+    #[test]
+    fn repeated_user_switches_are_kept_once() {
+        let mut r = recorder();
+        let switch = UserSwitch {
+            program: "/usr/sbin/nginx".into(),
+            call: "setuid".into(),
+            ids: vec![33],
+            from_uid: 0,
+        };
+        r.add_user_switch(switch.clone());
+        r.dirty = false;
+        r.add_user_switch(switch);
+        assert!(!r.is_dirty());
+        assert_eq!(r.report().user_switches.len(), 1);
     }
 
     #[test]

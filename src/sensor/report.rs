@@ -49,6 +49,31 @@ pub struct ExecRecord {
     /// PT_INTERP of the ELF file, if it is a dynamic executable
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elf_interpreter: Option<String>,
+    /// effective uid of the process that ran the program (None: /proc did not tell)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// effective gid of the process that ran the program
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    /// supplementary groups of the process that ran the program
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<u32>>,
+}
+
+/// A process asking the kernel to change its user or groups (setuid family, setgroups):
+/// servers started as root that switch to their own user say so this way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSwitch {
+    /// the process's executable: the path of its last exec, else /proc/PID/exe; empty
+    /// when neither is known
+    pub program: String,
+    /// the syscall, e.g. `setuid`, `setresgid`, `setgroups`
+    pub call: String,
+    /// the uids or gids asked for, in argument order (`u32::MAX` is -1, "unchanged");
+    /// for setgroups the group list, at most its first 64 entries
+    pub ids: Vec<u32>,
+    /// the caller's effective uid when it called (the call may fail, e.g. for non-root)
+    pub from_uid: u32,
 }
 
 /// Everything one traced command did to the file system.
@@ -67,14 +92,32 @@ pub struct TraceReport {
     pub execs: Vec<ExecRecord>,
     /// number of processes and threads traced
     pub processes: u64,
-    /// number of file syscalls the filter handed to the tracer
+    /// number of syscalls the filter handed to the tracer (file and credential calls)
     pub syscalls: u64,
     /// problems the sensor met but worked around (unreadable memory, unknown fd, ...)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// distinct requests to change user or groups, in the order first seen
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_switches: Vec<UserSwitch>,
 }
 
 impl TraceReport {
+    /// The user a program running as root switched to during the run (apache's `User`,
+    /// nginx's workers, `gosu`, `setpriv`): the first non-root uid a root process asked for.
+    pub fn switched_to_uid(&self) -> Option<u32> {
+        self.user_switches
+            .iter()
+            .filter(|s| s.from_uid == 0)
+            .filter_map(|s| match s.call.as_str() {
+                "setuid" => s.ids.first().copied(),
+                // (real, effective[, saved]): the effective one decides
+                "setreuid" | "setresuid" => s.ids.get(1).copied().filter(|&e| e != u32::MAX),
+                _ => None,
+            })
+            .find(|&uid| uid != 0 && uid != u32::MAX)
+    }
+
     /// Record one access of `path`.
     pub fn record(&mut self, path: impl Into<String>, access: Access) {
         self.files.entry(path.into()).or_default().insert(access);
@@ -91,6 +134,16 @@ impl TraceReport {
                 true
             }
         }
+    }
+
+    /// Record a request to change user or groups unless an equal one is there already
+    /// (every worker of a server asks the same). Returns whether the report changed.
+    pub fn add_user_switch(&mut self, switch: UserSwitch) -> bool {
+        if self.user_switches.contains(&switch) {
+            return false;
+        }
+        self.user_switches.push(switch);
+        true
     }
 
     /// Write the report as JSON so that a reader sees either the old or the new file,
@@ -119,6 +172,9 @@ impl TraceReport {
         self.processes += other.processes;
         self.syscalls += other.syscalls;
         self.warnings.extend(other.warnings.iter().cloned());
+        for switch in &other.user_switches {
+            self.add_user_switch(switch.clone());
+        }
     }
 
     /// Paths that were written (created, modified, removed) during the run.
@@ -141,6 +197,48 @@ mod tests {
         assert!(!report.insert_access("/etc/hosts", Access::Read));
         assert!(report.insert_access("/etc/hosts", Access::Stat));
         assert_eq!(report.files.len(), 1);
+    }
+
+    fn switch(program: &str, call: &str, ids: &[u32]) -> UserSwitch {
+        UserSwitch {
+            program: program.into(),
+            call: call.into(),
+            ids: ids.to_vec(),
+            from_uid: 0,
+        }
+    }
+
+    #[test]
+    fn user_switches_are_deduplicated_and_merged() {
+        let mut report = TraceReport::default();
+        assert!(report.add_user_switch(switch("/usr/sbin/apache2", "setuid", &[33])));
+        assert!(!report.add_user_switch(switch("/usr/sbin/apache2", "setuid", &[33])));
+        assert!(report.add_user_switch(switch("/usr/sbin/apache2", "setgid", &[33])));
+        let mut other = TraceReport::default();
+        other.add_user_switch(switch("/usr/sbin/apache2", "setgid", &[33]));
+        other.add_user_switch(switch("/usr/sbin/gosu", "setgroups", &[]));
+        report.merge(&other);
+        let calls: Vec<&str> = report
+            .user_switches
+            .iter()
+            .map(|s| s.call.as_str())
+            .collect();
+        assert_eq!(calls, ["setuid", "setgid", "setgroups"]);
+    }
+
+    #[test]
+    fn new_fields_are_optional_in_json() {
+        let old = r#"{"version":1,"command":["sh"],"exit":null,"files":{},
+            "execs":[{"pid":1,"path":"/bin/sh","argv":["sh"]}],"processes":1,"syscalls":2}"#;
+        let report: TraceReport = serde_json::from_str(old).expect("an older report parses");
+        assert!(report.user_switches.is_empty());
+        assert_eq!(report.execs[0].uid, None);
+        assert_eq!(report.execs[0].groups, None);
+        let json = serde_json::to_string(&report).expect("serializes");
+        assert!(
+            !json.contains("user_switches") && !json.contains("uid"),
+            "{json}"
+        );
     }
 
     #[test]

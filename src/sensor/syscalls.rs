@@ -1,4 +1,5 @@
-//! Which system calls touch files, and where in their arguments the files are named.
+//! Which system calls touch files, and where in their arguments the files are named; and
+//! which change the caller's user or groups, and where they name the ids.
 //!
 //! Everything architecture-specific (syscall numbers, the audit arch, the register
 //! layout) lives in this module, so another architecture means another table here.
@@ -72,6 +73,24 @@ pub struct SyscallSpec {
     pub fast_path: FastPath,
 }
 
+/// Where a credential-changing syscall names the ids it asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialArgs {
+    /// this many uids or gids, in the first arguments (setuid: 1, setreuid: 2, setresuid: 3)
+    Ids(usize),
+    /// a gid count in argument `count` and a pointer to that many gids in argument `list`
+    Groups { count: usize, list: usize },
+}
+
+/// A syscall that changes the caller's user or groups; stopped on so slim learns which
+/// user a server switches to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialSpec {
+    pub nr: i64,
+    pub name: &'static str,
+    pub args: CredentialArgs,
+}
+
 /// One stopped syscall: its number and raw arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyscallArgs {
@@ -119,6 +138,11 @@ pub fn lookup(nr: i64) -> Option<&'static SyscallSpec> {
     TABLE.iter().find(|spec| spec.nr == nr)
 }
 
+/// Look up the spec of a traced credential-changing syscall number.
+pub fn lookup_credential(nr: i64) -> Option<&'static CredentialSpec> {
+    CREDENTIAL_TABLE.iter().find(|spec| spec.nr == nr)
+}
+
 /// Access kind of an open with these flags.
 pub fn open_access(flags: u64) -> Access {
     // open flags are an int; the upper half of the register is garbage for open/openat
@@ -150,6 +174,10 @@ const fn spec(nr: i64, name: &'static str, effect: Effect) -> SyscallSpec {
         effect,
         fast_path: FastPath::Never,
     }
+}
+
+const fn credential(nr: i64, name: &'static str, args: CredentialArgs) -> CredentialSpec {
+    CredentialSpec { nr, name, args }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -325,6 +353,24 @@ mod arch {
         ),
     ];
 
+    /// The 16-bit-id and 32-bit variants (setuid32, ...) exist only in the i386 ABI, whose
+    /// calls are not decoded; capset changes no id and is left out.
+    pub const CREDENTIAL_TABLE: &[CredentialSpec] = &[
+        credential(libc::SYS_setuid, "setuid", CredentialArgs::Ids(1)),
+        credential(libc::SYS_setgid, "setgid", CredentialArgs::Ids(1)),
+        credential(libc::SYS_setreuid, "setreuid", CredentialArgs::Ids(2)),
+        credential(libc::SYS_setregid, "setregid", CredentialArgs::Ids(2)),
+        credential(libc::SYS_setresuid, "setresuid", CredentialArgs::Ids(3)),
+        credential(libc::SYS_setresgid, "setresgid", CredentialArgs::Ids(3)),
+        credential(
+            libc::SYS_setgroups,
+            "setgroups",
+            CredentialArgs::Groups { count: 0, list: 1 },
+        ),
+        credential(libc::SYS_setfsuid, "setfsuid", CredentialArgs::Ids(1)),
+        credential(libc::SYS_setfsgid, "setfsgid", CredentialArgs::Ids(1)),
+    ];
+
     /// The number and arguments of the syscall `tid` is stopped in, from its registers.
     pub fn read_syscall(tid: Pid) -> nix::Result<SyscallArgs> {
         let regs = nix::sys::ptrace::getregs(tid)?;
@@ -338,7 +384,7 @@ mod arch {
 #[cfg(not(target_arch = "x86_64"))]
 compile_error!("the sensor has a syscall table for x86_64 only; add one in syscalls.rs");
 
-pub use arch::{AUDIT_ARCH, TABLE, TARGET_ARCH};
+pub use arch::{AUDIT_ARCH, CREDENTIAL_TABLE, TABLE, TARGET_ARCH};
 
 #[cfg(test)]
 mod tests {
@@ -384,6 +430,30 @@ mod tests {
                 assert!(max < 6, "{} names argument {max}", spec.name);
             }
         }
+    }
+
+    #[test]
+    fn credential_table_is_apart_from_the_file_table() {
+        let mut seen = HashSet::new();
+        for spec in CREDENTIAL_TABLE {
+            assert!(seen.insert(spec.nr), "{} listed twice", spec.name);
+            assert!(lookup(spec.nr).is_none(), "{} is in both tables", spec.name);
+            let max = match spec.args {
+                CredentialArgs::Ids(count) => count,
+                CredentialArgs::Groups { count, list } => count.max(list) + 1,
+            };
+            assert!(
+                (1..=6).contains(&max),
+                "{} names {max} arguments",
+                spec.name
+            );
+        }
+        assert_eq!(
+            lookup_credential(libc::SYS_setresuid).map(|s| s.args),
+            Some(CredentialArgs::Ids(3))
+        );
+        assert!(lookup_credential(libc::SYS_getuid).is_none());
+        assert!(lookup_credential(libc::SYS_openat).is_none());
     }
 
     #[test]

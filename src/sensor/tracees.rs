@@ -9,6 +9,7 @@ use std::fs::File;
 use nix::unistd::Pid;
 
 use super::memory;
+use super::paths;
 
 /// How a new tracee was created, from the ptrace event that announced it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +41,31 @@ enum MemoryFile {
 struct Process {
     /// cwd as last set by chdir/fchdir or inherited at fork; used when /proc cannot tell
     tracked_cwd: Option<String>,
+    /// the path of the last exec that succeeded, or inherited at fork
+    program: Option<String>,
+    /// the path of the exec the process is in, which becomes `program` if it succeeds
+    pending_exec: Option<String>,
     memory: MemoryFile,
     warned_foreign_abi: bool,
+}
+
+impl Process {
+    /// Take what a forked child shares with its parent, where nothing is known yet.
+    fn inherit(&mut self, parent: &Inherited) {
+        if self.tracked_cwd.is_none() {
+            self.tracked_cwd = parent.cwd.clone();
+        }
+        if self.program.is_none() {
+            self.program = parent.program.clone();
+        }
+    }
+}
+
+/// What a new process starts with from its parent.
+#[derive(Debug, Default)]
+struct Inherited {
+    cwd: Option<String>,
+    program: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -82,17 +106,18 @@ impl Tracees {
     /// initial stop may have come first, in which case it is already known).
     pub fn on_created(&mut self, parent: Pid, child: Pid, how: Creation) -> bool {
         let parent_tgid = self.tgid(parent).unwrap_or(parent);
-        let inherited_cwd = self
+        let inherited = self
             .processes
             .get(&parent_tgid)
-            .and_then(|p| p.tracked_cwd.clone());
+            .map(|p| Inherited {
+                cwd: p.tracked_cwd.clone(),
+                program: p.program.clone(),
+            })
+            .unwrap_or_default();
         if let Some(thread) = self.threads.get(&child) {
             let tgid = thread.tgid;
             if tgid != parent_tgid {
-                let process = self.processes.entry(tgid).or_default();
-                if process.tracked_cwd.is_none() {
-                    process.tracked_cwd = inherited_cwd;
-                }
+                self.processes.entry(tgid).or_default().inherit(&inherited);
             }
             return false;
         }
@@ -108,10 +133,7 @@ impl Tracees {
             },
         );
         if tgid != parent_tgid {
-            self.processes.entry(tgid).or_insert_with(|| Process {
-                tracked_cwd: inherited_cwd,
-                ..Process::default()
-            });
+            self.processes.entry(tgid).or_default().inherit(&inherited);
         }
         true
     }
@@ -159,6 +181,25 @@ impl Tracees {
         // the new program has a new address space: the old memory file reads the old one
         let process = self.processes.entry(tgid).or_default();
         process.memory = MemoryFile::Unopened;
+        process.program = process.pending_exec.take();
+    }
+
+    /// The process is about to exec `path` (`None`: a path the sensor could not read).
+    pub fn set_pending_exec(&mut self, tgid: Pid, path: Option<String>) {
+        self.processes.entry(tgid).or_default().pending_exec = path;
+    }
+
+    /// The executable of a process: the path of its last exec, else /proc/PID/exe, which
+    /// a sensor without CAP_SYS_PTRACE cannot read for a tracee of another user; empty
+    /// when neither tells.
+    pub fn program(&self, tgid: Pid) -> String {
+        if let Some(program) = self.processes.get(&tgid).and_then(|p| p.program.clone()) {
+            return program;
+        }
+        match paths::read_proc_link(&format!("/proc/{tgid}/exe")) {
+            Ok(Some(exe)) => exe,
+            Ok(None) | Err(_) => String::new(),
+        }
     }
 
     /// A thread or process ended and was reaped.
@@ -259,6 +300,33 @@ mod tests {
         assert!(!t.on_created(pid(1_000_000), pid(1_000_002), Creation::Fork));
         assert_eq!(t.tracked_cwd(pid(1_000_002)), Some("/srv"));
         assert!(!t.take_initial_stop(pid(1_000_002)));
+    }
+
+    #[test]
+    fn program_comes_from_the_exec_that_succeeded_and_forks_inherit_it() {
+        let mut t = Tracees::default();
+        let (main, child) = (pid(1_000_000), pid(1_000_004));
+        t.add_main(main, None, false);
+        t.set_pending_exec(main, Some("/usr/sbin/apache2".into()));
+        t.on_exec(main, main);
+        assert_eq!(t.program(main), "/usr/sbin/apache2");
+        // an exec that fails leaves the program as it was
+        t.set_pending_exec(main, Some("/nonexistent".into()));
+        assert_eq!(t.program(main), "/usr/sbin/apache2");
+        assert!(t.on_created(main, child, Creation::Fork));
+        assert_eq!(t.program(child), "/usr/sbin/apache2");
+        // an exec whose path was unreadable: /proc/PID/exe of a pid that does not exist
+        t.set_pending_exec(child, None);
+        t.on_exec(child, child);
+        assert_eq!(t.program(child), "");
+    }
+
+    #[test]
+    fn program_of_an_unknown_process_is_its_exe() {
+        let t = Tracees::default();
+        let me = nix::unistd::getpid();
+        let exe = std::fs::read_link("/proc/self/exe").expect("own exe");
+        assert_eq!(t.program(me), exe.to_str().expect("utf-8"));
     }
 
     #[test]

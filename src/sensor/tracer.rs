@@ -9,6 +9,7 @@ use nix::errno::Errno;
 use nix::sys::ptrace::{self, Event, Options};
 use nix::unistd::Pid;
 
+use super::credentials;
 use super::decode::{self, CallSite};
 use super::filter::{self, FilterError};
 use super::memory::TraceeMemory;
@@ -17,7 +18,7 @@ use super::recorder::Recorder;
 use super::report::ExitStatus;
 use super::signals;
 use super::spawn::{self, PreparedCommand, SpawnError, TracedChild};
-use super::syscalls;
+use super::syscalls::{self, CredentialSpec, Effect, SyscallSpec};
 use super::tracees::{Creation, Tracees};
 
 /// How often a changed report is written while the program runs, so that a container
@@ -279,7 +280,7 @@ impl Tracer {
         const CLONE: i32 = Event::PTRACE_EVENT_CLONE as i32;
         const EXEC: i32 = Event::PTRACE_EVENT_EXEC as i32;
         match event {
-            SECCOMP => self.on_file_syscall(tid),
+            SECCOMP => self.on_seccomp_stop(tid),
             FORK | VFORK | CLONE => {
                 self.adopt_if_unknown(tid);
                 let how = match event {
@@ -320,7 +321,8 @@ impl Tracer {
         }
     }
 
-    fn on_file_syscall(&mut self, tid: Pid) {
+    /// A syscall the filter stopped; it runs unchanged once the tracee is resumed.
+    fn on_seccomp_stop(&mut self, tid: Pid) {
         self.recorder.count_syscall();
         self.adopt_if_unknown(tid);
         let tgid = self.tracees.tgid(tid).unwrap_or(tid);
@@ -338,23 +340,34 @@ impl Tracer {
             return;
         }
         let call = stop.call;
-        let Some(spec) = syscalls::lookup(call.nr) else {
+        if let Some(spec) = syscalls::lookup(call.nr) {
+            self.on_file_syscall(tid, tgid, spec, call.args);
+        } else if let Some(spec) = syscalls::lookup_credential(call.nr) {
+            self.on_credential_syscall(tid, tgid, spec, call.args);
+        } else {
             self.recorder
                 .warn(format!("the filter stopped unexpected syscall {}", call.nr));
-            return;
-        };
+        }
+    }
+
+    fn on_file_syscall(&mut self, tid: Pid, tgid: Pid, spec: &SyscallSpec, args: [u64; 6]) {
         self.tracees.open_memory_file(tgid, tid);
         let (mem_file, tracked_cwd) = self.tracees.call_context(tgid);
         let site = CallSite {
             tid,
             tgid,
-            args: call.args,
+            args,
             memory: TraceeMemory::new(tid, mem_file),
             tracked_cwd,
         };
         let decoded = decode::decode(spec, &site);
         for (path, access) in &decoded.accesses {
             self.recorder.record(path, *access);
+        }
+        if matches!(spec.effect, Effect::Exec { .. }) {
+            // the program a later setuid is reported for, once the exec event confirms it
+            let path = decoded.exec.as_ref().map(|exec| exec.path.clone());
+            self.tracees.set_pending_exec(tgid, path);
         }
         if let Some(exec) = decoded.exec {
             self.recorder.add_exec(exec);
@@ -364,6 +377,27 @@ impl Tracer {
         }
         if let Some(cwd) = decoded.new_cwd {
             self.tracees.set_tracked_cwd(tgid, cwd);
+        }
+    }
+
+    /// Record whom the process asks to become; the call itself is left alone.
+    fn on_credential_syscall(
+        &mut self,
+        tid: Pid,
+        tgid: Pid,
+        spec: &CredentialSpec,
+        args: [u64; 6],
+    ) {
+        let program = self.tracees.program(tgid);
+        self.tracees.open_memory_file(tgid, tid);
+        let (mem_file, _) = self.tracees.call_context(tgid);
+        let memory = TraceeMemory::new(tid, mem_file);
+        let decoded = credentials::decode(spec, tid, &args, &memory, program);
+        if let Some(switch) = decoded.switch {
+            self.recorder.add_user_switch(switch);
+        }
+        if let Some(warning) = decoded.warning {
+            self.recorder.warn(warning);
         }
     }
 

@@ -165,16 +165,18 @@ fn slim_busybox(dir: &Path, tag: &str) -> (PathBuf, Vec<u8>) {
     )
     .unwrap();
     let kept = KeptIndex::open(&kept_tar).unwrap();
-    let user = rebuild::plan_user(&source.spec.user, None, None, None).unwrap();
+    let user = rebuild::plan_user(&source.spec.user, None, None, None, None).unwrap();
     let plan = LayerPlan {
         user: user.clone(),
         writable: Default::default(),
         workdir: None,
         mtime_clamp: source.spec.created_epoch().unwrap_or(0),
         package_db: None,
+        accessed: Default::default(),
+        switch_tools: Default::default(),
     };
     let layer_path = dir.join("layer.tar");
-    let layer = rebuild::write_layer(&kept, &plan, &layer_path).unwrap();
+    let layer = rebuild::write_layer(&kept, &plan, &layer_path, None).unwrap();
     let config = rebuild::image_config(&ConfigInput {
         source: &source.spec,
         user: &user.config_user(),
@@ -263,6 +265,6 @@ fn skopeo_accepts_every_output_format() {
         }
         let config_json: serde_json::Value =
             serde_json::from_str(&command("skopeo", &["inspect", "--config", &location])).unwrap();
-        assert_eq!(config_json["config"]["User"], "65532:65532", "{location}");
+        assert_eq!(config_json["config"]["User"], "65532", "{location}");
     }
 }

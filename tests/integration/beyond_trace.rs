@@ -130,7 +130,7 @@ fn every_route_answers_as_before(example: &str, port: u16) -> serde_json::Value 
     assert_exit(&output, 0);
     let report = report.expect("report written");
     let user = report["output"]["user"].as_str().unwrap_or_default();
-    assert!(!user.starts_with("0:"), "{example} runs as root: {user}");
+    assert_ne!(uid_of(user), "0", "{example} runs as root: {user}");
     assert!(
         leftover_containers(&source).is_empty(),
         "containers left behind"

@@ -38,7 +38,7 @@ fn generated_dockerfile_matches(example: &str, probes: &[&str]) -> std::path::Pa
         "{text}"
     );
     assert!(text.contains("\nFROM scratch\n"));
-    assert!(text.contains("\nUSER 65532:65532\n"));
+    assert!(text.contains("\nUSER 65532\n"));
     for side_file in [
         "slim-sensor",
         "slim.plan.json",

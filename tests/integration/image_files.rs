@@ -64,7 +64,7 @@ fn saved_image_in_oci_and_docker_archive_out_and_rebuilt_without_an_engine() {
             .all(|c| c["passed"] == true)
     );
     let config = skopeo_inspect(&format!("oci:{}", oci.display()));
-    assert_eq!(config["config"]["User"], "65532:65532");
+    assert_eq!(config["config"]["User"], "65532");
     assert_eq!(config["config"]["Cmd"][1], "/app/main.py");
     assert_eq!(
         config["config"]["Labels"]["org.opencontainers.image.base.name"],

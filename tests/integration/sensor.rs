@@ -5,7 +5,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use slim::sensor::report::{Access, TraceReport};
+use slim::sensor::report::{Access, ExecRecord, TraceReport, UserSwitch};
+
+use crate::support::{DEBIAN, fixtures};
 
 const SENSOR: &str = env!("CARGO_BIN_EXE_slim-sensor");
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -666,4 +668,264 @@ fn exec_of_a_fifo_does_not_block_the_sensor() {
     let (output, report) = trace(&scratch, &["/bin/sh", "-c", &script]);
     assert!(output.status.success(), "{output:?}");
     assert_has(&report, s(&fifo), Access::Exec);
+}
+
+/// Run the sensor as the entrypoint of a Debian fixture container, as slim's analysis does;
+/// `docker_args` come before the image (`--cap-add SYS_PTRACE`, `--user`). No network:
+/// these programs need none.
+fn trace_in_container(
+    scratch: &Scratch,
+    docker_args: &[&str],
+    program: &[&str],
+) -> (Output, TraceReport) {
+    fixtures();
+    // the sensor may run as any user in there and writes its report here
+    Command::new("chmod")
+        .arg("777")
+        .arg(&scratch.0)
+        .status()
+        .expect("chmod");
+    let mut command = Command::new("docker");
+    command
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "/slim-sensor",
+        ])
+        .arg("-v")
+        .arg(format!("{SENSOR}:/slim-sensor:ro"))
+        .arg("-v")
+        .arg(format!("{}:/out", s(&scratch.0)))
+        .args(docker_args)
+        .arg(DEBIAN)
+        .args(["trace", "--report", "/out/report.json", "--"])
+        .args(program)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = wait_bounded(command.spawn().expect("docker run"), TIMEOUT);
+    (output, scratch.read_report())
+}
+
+fn user_switch(program: &str, call: &str, ids: &[u32], from_uid: u32) -> UserSwitch {
+    UserSwitch {
+        program: program.into(),
+        call: call.into(),
+        ids: ids.to_vec(),
+        from_uid,
+    }
+}
+
+fn exec_of<'a>(report: &'a TraceReport, path: &str) -> &'a ExecRecord {
+    report
+        .execs
+        .iter()
+        .find(|e| e.path == path)
+        .unwrap_or_else(|| panic!("no exec of {path}: {:?}", report.execs))
+}
+
+/// (uid, gid, groups) an exec record says the program ran with.
+fn ran_as(exec: &ExecRecord) -> (Option<u32>, Option<u32>, Option<Vec<u32>>) {
+    (exec.uid, exec.gid, exec.groups.clone())
+}
+
+#[test]
+fn execs_record_the_user_that_ran_them() {
+    let scratch = Scratch::new("execuser");
+    let (output, report) = trace(&scratch, &["/bin/sh", "-c", "cat /etc/hostname"]);
+    assert!(output.status.success(), "{output:?}");
+    let groups: Vec<u32> = nix::unistd::getgroups()
+        .expect("getgroups")
+        .iter()
+        .map(|g| g.as_raw())
+        .collect();
+    assert!(!report.execs.is_empty());
+    for exec in &report.execs {
+        let (uid, gid, recorded_groups) = ran_as(exec);
+        assert_eq!(uid, Some(nix::unistd::geteuid().as_raw()), "{exec:?}");
+        assert_eq!(gid, Some(nix::unistd::getegid().as_raw()), "{exec:?}");
+        let mut recorded_groups = recorded_groups.expect("groups recorded");
+        let mut expected = groups.clone();
+        recorded_groups.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(recorded_groups, expected, "{exec:?}");
+    }
+    assert!(
+        report.user_switches.is_empty(),
+        "{:?}",
+        report.user_switches
+    );
+}
+
+#[test]
+fn root_in_a_container_switching_to_www_data_is_recorded() {
+    // as slim runs the analysis by default: with CAP_SYS_PTRACE
+    let scratch = Scratch::new("switch");
+    let script = "import os\n\
+                  os.setgroups([4, 27])\n\
+                  os.setgid(33)\n\
+                  os.setuid(33)\n\
+                  os.execv('/usr/bin/id', ['id'])\n";
+    let (output, report) = trace_in_container(
+        &scratch,
+        &["--cap-add", "SYS_PTRACE"],
+        &["/usr/bin/python3", "-c", script],
+    );
+    assert!(output.status.success(), "{output:?}");
+    // the calls ran as they would untraced
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("uid=33(www-data) gid=33(www-data)"),
+        "{stdout}"
+    );
+    let python = "/usr/bin/python3";
+    assert_eq!(
+        report.user_switches,
+        vec![
+            user_switch(python, "setgroups", &[4, 27], 0),
+            user_switch(python, "setgid", &[33], 0),
+            user_switch(python, "setuid", &[33], 0),
+        ]
+    );
+    assert_eq!(
+        ran_as(exec_of(&report, python)),
+        (Some(0), Some(0), Some(vec![0]))
+    );
+    assert_eq!(
+        ran_as(exec_of(&report, "/usr/bin/id")),
+        (Some(33), Some(33), Some(vec![4, 27]))
+    );
+}
+
+#[test]
+fn setpriv_switch_is_recorded_without_cap_sys_ptrace() {
+    // Docker's default capabilities have no CAP_SYS_PTRACE (slim's --cap-ptrace=false)
+    let scratch = Scratch::new("setpriv");
+    let (output, report) = trace_in_container(
+        &scratch,
+        &[],
+        &[
+            "/usr/bin/setpriv",
+            "--reuid=33",
+            "--regid=33",
+            "--clear-groups",
+            "/usr/bin/id",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let switches = &report.user_switches;
+    assert!(
+        switches.iter().all(|s| s.program == "/usr/bin/setpriv"),
+        "{switches:?}"
+    );
+    let asked: Vec<(&str, &[u32])> = switches
+        .iter()
+        .map(|s| (s.call.as_str(), s.ids.as_slice()))
+        .collect();
+    for expected in [
+        ("setresuid", &[33, 33, 33][..]),
+        ("setresgid", &[33, 33, 33][..]),
+        ("setgroups", &[][..]),
+    ] {
+        assert!(
+            asked.contains(&expected),
+            "{expected:?} not in {switches:?}"
+        );
+    }
+    // setpriv's first change is made as root; it keeps its capabilities for the rest
+    assert_eq!(
+        switches.first().map(|s| s.from_uid),
+        Some(0),
+        "{switches:?}"
+    );
+    assert_eq!(
+        ran_as(exec_of(&report, "/usr/bin/setpriv")),
+        (Some(0), Some(0), Some(vec![0]))
+    );
+    assert_eq!(
+        ran_as(exec_of(&report, "/usr/bin/id")),
+        (Some(33), Some(33), Some(vec![]))
+    );
+}
+
+#[test]
+fn program_that_keeps_its_user_switches_nothing() {
+    let scratch = Scratch::new("noswitch");
+    let (output, report) = trace_in_container(
+        &scratch,
+        &["--user", "1000:1000"],
+        &[
+            "/bin/sh",
+            "-c",
+            "cat /etc/hostname >/dev/null; /usr/bin/id -u",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "1000");
+    assert!(
+        report.user_switches.is_empty(),
+        "{:?}",
+        report.user_switches
+    );
+    assert!(report.execs.len() >= 3, "{:?}", report.execs);
+    for exec in &report.execs {
+        // Docker lists the primary group as a supplementary one too
+        assert_eq!(
+            ran_as(exec),
+            (Some(1000), Some(1000), Some(vec![1000])),
+            "{exec:?}"
+        );
+    }
+}
+
+#[test]
+fn refused_switch_is_recorded_and_still_refused() {
+    let scratch = Scratch::new("refused");
+    let script = "import os\n\
+                  try:\n    os.setuid(0)\nexcept PermissionError:\n    print('EPERM')\n";
+    let (output, report) = trace_in_container(
+        &scratch,
+        &["--user", "1000:1000"],
+        &["/usr/bin/python3", "-c", script],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "EPERM");
+    assert_eq!(
+        report.user_switches,
+        vec![user_switch("/usr/bin/python3", "setuid", &[0], 1000)]
+    );
+}
+
+#[test]
+fn threads_switching_together_are_recorded_once() {
+    // glibc makes every thread of the process call setuid itself
+    let scratch = Scratch::new("threadswitch");
+    let script = "import os, threading\n\
+                  go = threading.Event()\n\
+                  ts = [threading.Thread(target=go.wait) for _ in range(4)]\n\
+                  [t.start() for t in ts]\n\
+                  os.setgid(33)\n\
+                  os.setuid(33)\n\
+                  go.set()\n\
+                  [t.join() for t in ts]\n\
+                  print(os.getuid(), os.getgid())\n";
+    let (output, report) = trace_in_container(
+        &scratch,
+        &["--cap-add", "SYS_PTRACE"],
+        &["/usr/bin/python3", "-c", script],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "33 33");
+    assert!(report.processes >= 5, "processes = {}", report.processes);
+    let python = "/usr/bin/python3";
+    assert_eq!(
+        report.user_switches,
+        vec![
+            user_switch(python, "setgid", &[33], 0),
+            user_switch(python, "setuid", &[33], 0),
+        ]
+    );
 }

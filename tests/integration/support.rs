@@ -299,3 +299,41 @@ pub fn build_dir_with(dir: &Path, tag: &str, builder: slim::engine::Builder) {
         .block_on(engine().build_image(context, "Dockerfile", tag, &BTreeMap::new(), builder))
         .unwrap_or_else(|e| panic!("building {tag} ({builder:?}) from {}: {e}", dir.display()));
 }
+
+/// Start `image` detached, run `command` in it with `docker exec` until it succeeds (a server
+/// may take a moment to accept), and return its output; the container is removed after.
+pub fn exec_in_running(image: &str, command: &[&str]) -> String {
+    let started = Command::new("docker")
+        .args(["run", "-d", image])
+        .output()
+        .expect("docker run");
+    assert!(
+        started.status.success(),
+        "docker run {image}: {}",
+        text(&started.stderr)
+    );
+    let id = text(&started.stdout).trim().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let result = loop {
+        let output = Command::new("docker")
+            .arg("exec")
+            .arg(&id)
+            .args(command)
+            .output()
+            .expect("docker exec");
+        if output.status.success() {
+            break Ok(text(&output.stdout));
+        }
+        if std::time::Instant::now() > deadline {
+            break Err(format!("{}{}", text(&output.stdout), text(&output.stderr)));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let _ = Command::new("docker").args(["rm", "-f", &id]).output();
+    result.unwrap_or_else(|e| panic!("{command:?} in {image} never succeeded: {e}"))
+}
+
+/// The uid part of an image's `USER` (`1000` of `1000:1000`).
+pub fn uid_of(user: &str) -> &str {
+    user.split(':').next().unwrap_or(user)
+}

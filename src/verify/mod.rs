@@ -1,5 +1,8 @@
 //! Verification: run the slim image with the same probes as the analysis run and compare
-//! what it answers with what the original answered.
+//! what it answers with what the original answered ([`judge`] decides what counts as the
+//! same).
+
+pub mod judge;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -14,6 +17,7 @@ use crate::analyze::{Analysis, ContinueAfter};
 use crate::engine::{Engine, EngineError, Logs, loopback_port_bindings};
 use crate::probe::HttpProber;
 use crate::progress::Progress;
+use judge::{Judge, Verdict};
 
 /// The least time a command that exits by itself gets to do so in the slim image.
 const MIN_EXIT_WAIT: Duration = Duration::from_secs(10);
@@ -28,6 +32,8 @@ pub struct Check {
     pub original: String,
     pub slim: String,
     pub passed: bool,
+    /// the rule that judged it: `exact`, `exact after --verify-ignore`, `structure`
+    pub judged_by: String,
 }
 
 /// All comparisons, plus the slim container's output when something differed.
@@ -65,6 +71,8 @@ pub struct VerifyOptions<'a> {
     pub timeout: Duration,
     /// the sensor, injected only to tell when the app listens (it traces nothing here)
     pub sensor: &'a Path,
+    /// how answers are compared
+    pub judge: &'a Judge,
 }
 
 /// Run `slim_image` and compare it with `analysis`.
@@ -139,6 +147,7 @@ pub async fn verify(
                 compare_http(
                     &analysis.http,
                     &roots.into_iter().chain(more).collect::<Vec<_>>(),
+                    options.judge,
                     &mut verification,
                 );
             }
@@ -154,7 +163,7 @@ pub async fn verify(
                 probes::run_execs(engine, &run, &commands, &|_, argv| argv, progress).await?;
             for (original, slim) in analysis.execs.iter().zip(&slim_execs) {
                 let name = format!("exec `{}`", original.command);
-                push(
+                push_exact(
                     &mut verification,
                     format!("{name}: exit status"),
                     original.exit_code.to_string(),
@@ -163,8 +172,11 @@ pub async fn verify(
                 push(
                     &mut verification,
                     format!("{name}: output"),
-                    describe_output(&original.stdout),
-                    describe_output(&slim.stdout),
+                    (
+                        describe_output(&original.stdout),
+                        describe_output(&slim.stdout),
+                    ),
+                    options.judge.same(&original.stdout, &slim.stdout, None),
                 );
             }
         } else {
@@ -189,7 +201,7 @@ pub async fn verify(
         };
         let logs = engine.logs(&run).await?;
         let original_code = analysis.exit.map_or(-1, |e| e.code);
-        push(
+        push_exact(
             &mut verification,
             "exit status".into(),
             original_code.to_string(),
@@ -201,8 +213,13 @@ pub async fn verify(
         push(
             &mut verification,
             "standard output".into(),
-            describe_output(&analysis.logs.stdout),
-            describe_output(&logs.stdout),
+            (
+                describe_output(&analysis.logs.stdout),
+                describe_output(&logs.stdout),
+            ),
+            options
+                .judge
+                .same(&analysis.logs.stdout, &logs.stdout, None),
         );
         attach_output(&mut verification, &logs);
     } else {
@@ -215,7 +232,7 @@ pub async fn verify(
             Some(code) => format!("exited with status {code}"),
             None => "running".into(),
         };
-        push(
+        push_exact(
             &mut verification,
             "app keeps running".into(),
             "running".into(),
@@ -252,7 +269,12 @@ fn attach_output(verification: &mut Verification, logs: &Logs) {
     }
 }
 
-fn compare_http(original: &[HttpCheck], slim: &[HttpCheck], verification: &mut Verification) {
+fn compare_http(
+    original: &[HttpCheck],
+    slim: &[HttpCheck],
+    judge: &Judge,
+    verification: &mut Verification,
+) {
     for before in original.iter().filter(|c| c.answer.is_ok()) {
         let after = slim
             .iter()
@@ -268,18 +290,48 @@ fn compare_http(original: &[HttpCheck], slim: &[HttpCheck], verification: &mut V
             Some(Err(e)) => format!("no answer: {e}"),
             None => "not probed".to_string(),
         };
-        push(verification, name, describe(Some(before)), describe(after));
+        let verdict = match (&before.answer, after.map(|c| &c.answer)) {
+            (Ok(a), Some(Ok(b))) if a.status == b.status => judge.same(
+                &a.body,
+                &b.body,
+                Some((a.content_type.as_deref(), b.content_type.as_deref())),
+            ),
+            _ => Verdict {
+                passed: false,
+                judged_by: "exact",
+            },
+        };
+        push(
+            verification,
+            name,
+            (describe(Some(before)), describe(after)),
+            verdict,
+        );
     }
 }
 
-fn push(verification: &mut Verification, name: String, original: String, slim: String) {
-    let passed = original == slim;
+fn push(
+    verification: &mut Verification,
+    name: String,
+    (original, slim): (String, String),
+    verdict: Verdict,
+) {
     verification.checks.push(Check {
         name,
         original,
         slim,
-        passed,
+        passed: verdict.passed,
+        judged_by: verdict.judged_by.to_string(),
     });
+}
+
+/// A check that only compares exactly (exit statuses, whether the app keeps running).
+fn push_exact(verification: &mut Verification, name: String, original: String, slim: String) {
+    let verdict = Verdict {
+        passed: original == slim,
+        judged_by: "exact",
+    };
+    push(verification, name, (original, slim), verdict);
 }
 
 /// Short, comparable description of an output: its size and digest, with the text if short.
@@ -299,12 +351,7 @@ mod tests {
     use crate::probe::{HttpAnswer, HttpProbe};
 
     fn answer(status: u16, body: &[u8]) -> Result<HttpAnswer, String> {
-        Ok(HttpAnswer {
-            status,
-            body: body.to_vec(),
-            body_len: body.len(),
-            body_sha256: crate::digest::sha256_hex(body),
-        })
+        Ok(HttpAnswer::new(status, None, body.to_vec()))
     }
 
     #[test]
@@ -315,6 +362,7 @@ mod tests {
             probe: root.clone(),
             answer: answer(200, b"hello"),
         }];
+        let judge = Judge::default();
         let mut v = Verification::default();
         compare_http(
             &original,
@@ -323,6 +371,7 @@ mod tests {
                 probe: root.clone(),
                 answer: answer(200, b"hello"),
             }],
+            &judge,
             &mut v,
         );
         assert!(v.passed());
@@ -334,12 +383,13 @@ mod tests {
                 probe: root.clone(),
                 answer: answer(404, b"nope"),
             }],
+            &judge,
             &mut v,
         );
         assert!(!v.passed());
         assert!(v.checks[0].slim.starts_with("404"));
         let mut v = Verification::default();
-        compare_http(&original, &[], &mut v);
+        compare_http(&original, &[], &judge, &mut v);
         assert_eq!(v.checks[0].slim, "not probed");
     }
 
