@@ -145,6 +145,8 @@ fn sigkill_at_any_stage_leaves_nothing_after_slim_clean() {
     looping_image(source);
     killed_at(source, "analyze", Duration::from_secs(2), &[]);
     killed_at(source, "resolve", Duration::from_millis(100), &[]);
+    killed_at(source, "rebuild", Duration::ZERO, &[]);
+    killed_at(source, "load", Duration::ZERO, &[]);
     killed_at(source, "verify", Duration::from_secs(2), &[]);
 
     // a source read from a file is loaded into the engine for the run: a temporary image
