@@ -5,12 +5,11 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use bollard::models::{ContainerCreateBody, HostConfig};
 use thiserror::Error;
 
 use crate::analyze::inject::{SENSOR_PATH, SensorError, sensor_archive};
 use crate::analyze::run::{container_labels, output_tail};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{ContainerSpec, Engine, EngineError};
 use crate::image::ImageSpec;
 use crate::progress::Progress;
 use crate::resolve::ResolveRequest;
@@ -58,8 +57,8 @@ pub async fn collect(
     progress: &dyn Progress,
 ) -> Result<Collected, CollectError> {
     let request_json = serde_json::to_vec(request)?;
-    let body = ContainerCreateBody {
-        image: Some(image.id.clone()),
+    let body = ContainerSpec {
+        image: image.id.clone(),
         // root, so that files the app's own user cannot read are still copied
         user: Some("0:0".into()),
         entrypoint: Some(
@@ -77,13 +76,9 @@ pub async fn collect(
         ),
         cmd: Some(Vec::new()),
         working_dir: Some("/".into()),
-        network_disabled: Some(true),
-        labels: Some(container_labels("collect", source_name)),
-        host_config: Some(HostConfig {
-            network_mode: Some("none".into()),
-            ..Default::default()
-        }),
-        ..Default::default()
+        labels: container_labels("collect", source_name),
+        no_network: true,
+        ..ContainerSpec::default()
     };
     progress.step("starting the resolver in a fresh container of the source image");
     let run = engine.create_container(body).await?;

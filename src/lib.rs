@@ -16,6 +16,7 @@ pub mod progress;
 pub mod rebuild;
 pub mod report;
 pub mod resolve;
+pub mod safe_path;
 pub mod sensor;
 pub mod survey;
 pub mod switch_shim;

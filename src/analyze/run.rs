@@ -4,14 +4,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig};
 use thiserror::Error;
 
 use super::inject::{SENSOR_PATH, SensorError, sensor_archive};
 use super::options::{AnalysisOptions, ContinueAfter};
 use super::probes::{self, ExecCheck, HttpCheck, ProbeFailure, join_ports};
 use crate::engine::{
-    ContainerRun, Engine, EngineError, Logs, ROLE_LABEL, SOURCE_LABEL, loopback_port_bindings,
+    ContainerRun, ContainerSpec, Engine, EngineError, Logs, ROLE_LABEL, SOURCE_LABEL,
 };
 use crate::image::ImageSpec;
 use crate::probe::HttpProber;
@@ -243,25 +242,26 @@ fn analysis_container(
     source_name: &str,
     ports: &[u16],
     cap_ptrace: bool,
-) -> ContainerCreateBody {
+) -> ContainerSpec {
     let mut entrypoint: Vec<String> = [SENSOR_PATH, "trace", "--report", TRACE_PATH, "--"]
         .iter()
         .map(|s| s.to_string())
         .collect();
     entrypoint.extend(image.entrypoint.iter().cloned());
 
-    ContainerCreateBody {
-        image: Some(image.id.clone()),
+    ContainerSpec {
+        image: image.id.clone(),
         entrypoint: Some(entrypoint),
         // Overriding the entrypoint drops the image's CMD unless it is passed again.
         cmd: Some(image.cmd.clone()),
-        labels: Some(container_labels("analysis", source_name)),
-        host_config: Some(HostConfig {
-            port_bindings: Some(loopback_port_bindings(ports)),
-            cap_add: cap_ptrace.then(|| vec!["SYS_PTRACE".to_string()]),
-            ..Default::default()
-        }),
-        ..Default::default()
+        labels: container_labels("analysis", source_name),
+        published_ports: ports.to_vec(),
+        cap_add: if cap_ptrace {
+            vec!["SYS_PTRACE".to_string()]
+        } else {
+            Vec::new()
+        },
+        ..ContainerSpec::default()
     }
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::ArchiveError;
+use crate::safe_path;
 
 /// A byte range of an open file, read with positional reads (no shared cursor).
 #[derive(Debug, Clone)]
@@ -276,30 +277,14 @@ fn resolve_member<'a>(
 
 /// `./a//b/` → `a/b`; `None` for the bundle root or a name with `..`.
 fn member_name(name: &str) -> Option<String> {
-    let mut parts = Vec::new();
-    for part in name.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => return None,
-            other => parts.push(other),
-        }
-    }
-    (!parts.is_empty()).then(|| parts.join("/"))
+    safe_path::relative_name(name)
 }
 
 /// Like [`member_name`] but resolving `..` lexically, refusing to climb above the top.
 fn lexical(name: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in name.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            other => parts.push(other),
-        }
-    }
-    (!parts.is_empty()).then(|| parts.join("/"))
+    safe_path::join_within(&[], name)
+        .filter(|parts| !parts.is_empty())
+        .map(|parts| parts.join("/"))
 }
 
 #[cfg(test)]

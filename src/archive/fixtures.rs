@@ -7,9 +7,9 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::digest::Digest;
 use super::json::canonical_json;
 use super::media::{self, Compression};
+use crate::digest::Digest;
 
 /// A layer tar written header by header, with no checks on names.
 pub struct LayerTar {

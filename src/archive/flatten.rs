@@ -24,6 +24,7 @@ use super::layer::LayerFaults;
 use super::rootfs::{Contents, DevicePolicy, FlattenOptions, Node, NodeKind, PathSlot, RootFs};
 use super::source::ImageSource;
 use crate::resolve::walk::MAX_SYMLINK_HOPS;
+use crate::safe_path;
 
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
@@ -152,15 +153,7 @@ fn subtree_bounds(path: &str) -> (String, String) {
 
 /// Clean, relative components of an entry name; `None` for `..` anywhere.
 fn components(name: &str) -> Option<Vec<&str>> {
-    let mut parts = Vec::new();
-    for part in name.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => return None,
-            other => parts.push(other),
-        }
-    }
-    Some(parts)
+    safe_path::components(name)
 }
 
 fn join(dir: &str, name: &str) -> String {
@@ -173,17 +166,8 @@ fn join(dir: &str, name: &str) -> String {
 
 /// `dir` joined with a relative `target`, `..` resolved; `None` if it climbs above `/`.
 fn join_lexical(dir: &str, target: &str) -> Option<String> {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for part in target.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            other => parts.push(other),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
+    let base: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    safe_path::join_within(&base, target).map(|parts| format!("/{}", parts.join("/")))
 }
 
 struct Spill {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::digest::Digest;
+use crate::digest::Digest;
 use crate::image::Healthcheck;
 
 /// An OCI content descriptor.

@@ -6,9 +6,9 @@ use std::io::{self, BufReader, Read};
 use serde::Serialize;
 
 use super::bundle::{FileSlice, SliceReader};
-use super::digest::{Digest, FaultSlot, StreamFault, VerifyingReader, drain};
 use super::error::ArchiveError;
 use super::media::Compression;
+use crate::digest::{Digest, FaultSlot, StreamFault, VerifyingReader, drain};
 
 /// A layer as the image describes it.
 #[derive(Debug, Clone, Serialize)]

@@ -13,7 +13,6 @@
 //! ```
 
 pub mod bundle;
-pub mod digest;
 pub mod error;
 pub mod export;
 pub mod flatten;
@@ -35,7 +34,7 @@ mod reader_tests;
 #[cfg(test)]
 mod writer_tests;
 
-pub use digest::Digest;
+pub use crate::digest::Digest;
 pub use error::ArchiveError;
 pub use layer::{LayerCheck, LayerInfo, LayerStream};
 pub use location::{ImageLocation, LocationError};

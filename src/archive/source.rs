@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 
 use super::bundle::Bundle;
-use super::digest::Digest;
 use super::error::ArchiveError;
 use super::json::{ConfigFile, Descriptor, DockerSaveEntry, Index, LayoutMarker, Manifest};
 use super::layer::{LayerInfo, LayerStream};
 use super::location::ImageLocation;
 use super::media::{self, Compression};
 use super::spec::image_spec;
+use crate::digest::Digest;
 use crate::image::ImageSpec;
 
 /// JSON documents (manifests, indexes, configs) are read whole; none is legitimately this big.

@@ -1,7 +1,7 @@
 //! From an image config file to the [`ImageSpec`] the rest of slim works with.
 
-use super::digest::Digest;
 use super::json::ConfigFile;
+use crate::digest::Digest;
 use crate::image::ImageSpec;
 
 /// The spec of an image whose config is `config` (already parsed from `bytes`).

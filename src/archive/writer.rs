@@ -11,11 +11,11 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use super::digest::Digest;
 use super::error::ArchiveError;
 use super::json::{ConfigFile, canonical_json};
 use super::location::ImageLocation;
 use super::media;
+use crate::digest::Digest;
 use crate::digest::HashingWriter;
 use crate::leftovers::ScratchDir;
 

@@ -127,7 +127,7 @@ pub async fn images(args: ImagesArgs, printer: &Printer) -> Outcome {
                 found.push(SlimImage {
                     image,
                     id: summary.id.clone(),
-                    size: summary.size.max(0) as u64,
+                    size: summary.size,
                     source: source.clone(),
                     source_size,
                     user: spec.user.clone(),

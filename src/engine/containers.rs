@@ -5,7 +5,7 @@ use std::io::Read;
 
 use bollard::errors::Error as BollardError;
 use bollard::exec::{CreateExecOptions, StartExecResults};
-use bollard::models::{ContainerCreateBody, PortBinding};
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
     DownloadFromContainerOptions, KillContainerOptions, ListContainersOptions, LogsOptions,
     RemoveContainerOptions, StopContainerOptions, UploadToContainerOptions, WaitContainerOptions,
@@ -14,6 +14,47 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use super::error::is_not_found;
 use super::{Engine, EngineError};
+
+/// A container to create, in slim's own terms (the engine API's body is built from it here).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerSpec {
+    /// image name or ID
+    pub image: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    /// `uid:gid` or a name; the image's USER when `None`
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub labels: HashMap<String, String>,
+    /// container ports to publish on 127.0.0.1, at host ports the engine picks
+    pub published_ports: Vec<u16>,
+    /// capabilities added to the default set (`SYS_PTRACE`)
+    pub cap_add: Vec<String>,
+    /// no network at all
+    pub no_network: bool,
+}
+
+impl ContainerSpec {
+    fn into_body(self) -> ContainerCreateBody {
+        ContainerCreateBody {
+            image: Some(self.image),
+            entrypoint: self.entrypoint,
+            cmd: self.cmd,
+            user: self.user,
+            working_dir: self.working_dir,
+            labels: Some(self.labels),
+            network_disabled: self.no_network.then_some(true),
+            host_config: Some(HostConfig {
+                port_bindings: (!self.published_ports.is_empty())
+                    .then(|| loopback_port_bindings(&self.published_ports)),
+                cap_add: (!self.cap_add.is_empty()).then_some(self.cap_add),
+                network_mode: self.no_network.then(|| "none".to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+}
 
 /// A container slim created, by ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +89,7 @@ pub struct ExecOutput {
 
 /// Port bindings that publish each TCP port on 127.0.0.1 only, at a port the engine picks:
 /// probes never reach beyond this machine.
-pub fn loopback_port_bindings(ports: &[u16]) -> HashMap<String, Option<Vec<PortBinding>>> {
+fn loopback_port_bindings(ports: &[u16]) -> HashMap<String, Option<Vec<PortBinding>>> {
     ports
         .iter()
         .map(|port| {
@@ -65,12 +106,14 @@ impl Engine {
     /// Create a container; it is removed by [`Engine::cleanup`] unless removed before.
     pub async fn create_container(
         &self,
-        mut body: ContainerCreateBody,
+        mut spec: ContainerSpec,
     ) -> Result<ContainerRun, EngineError> {
-        let image = body.image.clone().unwrap_or_default();
-        let labels = body.labels.get_or_insert_with(HashMap::new);
-        labels.insert(super::RUN_LABEL.to_string(), self.run_id.clone());
-        labels.insert(crate::owner::OWNER_LABEL.to_string(), self.owner.clone());
+        let image = spec.image.clone();
+        spec.labels
+            .insert(super::RUN_LABEL.to_string(), self.run_id.clone());
+        spec.labels
+            .insert(crate::owner::OWNER_LABEL.to_string(), self.owner.clone());
+        let body = spec.into_body();
         let created = self
             .docker
             .create_container(None, body)

@@ -28,6 +28,15 @@ impl<F: Fn(&str)> PullProgress for F {
     }
 }
 
+/// One image of the engine's list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageListing {
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    pub labels: std::collections::HashMap<String, String>,
+    pub size: u64,
+}
+
 impl Engine {
     /// Inspect an image by reference or ID; `None` if the engine does not have it.
     pub async fn inspect_image(&self, reference: &str) -> Result<Option<ImageSpec>, EngineError> {
@@ -117,15 +126,25 @@ impl Engine {
     }
 
     /// All images the engine has, with their labels and sizes.
-    pub async fn list_images(&self) -> Result<Vec<bollard::models::ImageSummary>, EngineError> {
+    pub async fn list_images(&self) -> Result<Vec<ImageListing>, EngineError> {
         let options = bollard::query_parameters::ListImagesOptions {
             all: false,
             ..Default::default()
         };
-        self.docker
+        let summaries = self
+            .docker
             .list_images(Some(options))
             .await
-            .map_err(|e| EngineError::api("listing images", e))
+            .map_err(|e| EngineError::api("listing images", e))?;
+        Ok(summaries
+            .into_iter()
+            .map(|s| ImageListing {
+                id: s.id,
+                repo_tags: s.repo_tags,
+                labels: s.labels,
+                size: s.size.max(0) as u64,
+            })
+            .collect())
     }
 
     /// Remove an image slim loaded for itself, even if something still names it.

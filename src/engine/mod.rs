@@ -17,9 +17,9 @@ use bollard::Docker;
 use crate::leftovers;
 use crate::owner::{Liveness, OWNER_LABEL, RunOwner};
 
-pub use containers::{ContainerRun, ContainerState, ExecOutput, Logs, loopback_port_bindings};
+pub use containers::{ContainerRun, ContainerSpec, ContainerState, ExecOutput, Logs};
 pub use error::EngineError;
-pub use images::{Builder, PullProgress};
+pub use images::{Builder, ImageListing, PullProgress};
 
 /// Label put on every container slim creates, with the role as value.
 pub const ROLE_LABEL: &str = "dev.slim.role";

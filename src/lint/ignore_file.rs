@@ -79,28 +79,11 @@ impl IgnoreFile {
 
 /// Lexical clean as Go's filepath.Clean does it, then without a leading `/`.
 fn clean(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else if !path.starts_with('/') {
-                    parts.push("..");
-                }
-            }
-            part => parts.push(part),
-        }
+    let clean = crate::safe_path::clean_like_go(path);
+    match clean.strip_prefix('/') {
+        Some(relative) if !relative.is_empty() => relative.to_string(),
+        _ => clean,
     }
-    if parts.is_empty() {
-        return if path.starts_with('/') {
-            "/".into()
-        } else {
-            ".".into()
-        };
-    }
-    parts.join("/")
 }
 
 /// The pattern as an anchored regex: `*` and `?` stay within one path component, `**`

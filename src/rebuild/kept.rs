@@ -122,19 +122,8 @@ impl KeptIndex {
 
 /// `./usr/lib/` → `/usr/lib`; the root itself → None; anything climbing out is refused.
 pub fn normalize_member(name: &str) -> Result<Option<String>, RebuildError> {
-    let mut parts = Vec::new();
-    for part in name.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                return Err(RebuildError::Malformed(format!(
-                    "{name:?} climbs out of the root"
-                )));
-            }
-            other => parts.push(other),
-        }
-    }
-    Ok((!parts.is_empty()).then(|| format!("/{}", parts.join("/"))))
+    crate::safe_path::absolute_name(name)
+        .ok_or_else(|| RebuildError::Malformed(format!("{name:?} climbs out of the root")))
 }
 
 #[cfg(test)]

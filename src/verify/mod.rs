@@ -7,14 +7,13 @@ pub mod judge;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig};
 use serde::Serialize;
 
 use crate::analyze::inject::{SensorError, sensor_archive};
 use crate::analyze::probes::{self, HttpCheck, ProbeFailure};
 use crate::analyze::run::{container_labels, output_tail};
 use crate::analyze::{Analysis, ContinueAfter};
-use crate::engine::{Engine, EngineError, Logs, loopback_port_bindings};
+use crate::engine::{ContainerSpec, Engine, EngineError, Logs};
 use crate::probe::HttpProber;
 use crate::progress::Progress;
 use judge::{Judge, Verdict};
@@ -92,14 +91,11 @@ pub async fn verify(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let body = ContainerCreateBody {
-        image: Some(slim_image.to_string()),
-        labels: Some(container_labels("verify", source_name)),
-        host_config: Some(HostConfig {
-            port_bindings: Some(loopback_port_bindings(options.ports)),
-            ..Default::default()
-        }),
-        ..Default::default()
+    let body = ContainerSpec {
+        image: slim_image.to_string(),
+        labels: container_labels("verify", source_name),
+        published_ports: options.ports.to_vec(),
+        ..ContainerSpec::default()
     };
     progress.step("starting the slim image");
     let run = engine.create_container(body).await?;

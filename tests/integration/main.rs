@@ -176,16 +176,9 @@ fn nginx_static_site_answers_the_same() {
 pub fn fetch_page(image: &str) -> Vec<u8> {
     let engine = engine();
     runtime().block_on(async {
-        let binding = bollard::models::PortBinding {
-            host_ip: Some("127.0.0.1".into()),
-            host_port: Some(String::new()),
-        };
-        let body = bollard::models::ContainerCreateBody {
-            image: Some(image.into()),
-            host_config: Some(bollard::models::HostConfig {
-                port_bindings: Some([("80/tcp".to_string(), Some(vec![binding]))].into()),
-                ..Default::default()
-            }),
+        let body = slim::engine::ContainerSpec {
+            image: image.into(),
+            published_ports: vec![80],
             ..Default::default()
         };
         let run = engine.create_container(body).await.unwrap();

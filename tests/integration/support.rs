@@ -162,8 +162,8 @@ pub fn run_to_exit(
 ) -> (i64, String, String) {
     let engine = engine();
     runtime().block_on(async {
-        let body = bollard::models::ContainerCreateBody {
-            image: Some(image.to_string()),
+        let body = slim::engine::ContainerSpec {
+            image: image.to_string(),
             user: user.map(str::to_string),
             cmd,
             ..Default::default()
