@@ -601,8 +601,9 @@ fn write_file(
 /// Load an untagged copy for slim's own use; it is removed when slim exits.
 async fn load_temporary(engine: &Engine, archive: &Path, id: &str) -> Result<ImageSpec> {
     if engine.inspect_image(id).await?.is_none() {
-        engine.load_archive(archive).await?;
+        // recorded first: a run killed while the engine loads it still leaves a record
         engine.track_temporary_image(id);
+        engine.load_archive(archive).await?;
     }
     engine
         .inspect_image(id)

@@ -555,8 +555,9 @@ async fn load_image_file(
     .await??;
     if engine.inspect_image(&id).await?.is_none() {
         stage.step("loading it into the engine for the analysis");
-        engine.load_archive(&archive).await?;
+        // recorded first: a run killed while the engine loads it still leaves a record
         engine.track_temporary_image(&id);
+        engine.load_archive(&archive).await?;
     }
     engine
         .inspect_image(&id)
