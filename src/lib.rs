@@ -11,6 +11,7 @@ pub mod image;
 pub mod leftovers;
 pub mod lint;
 pub mod owner;
+pub mod pipeline;
 pub mod probe;
 pub mod progress;
 pub mod rebuild;

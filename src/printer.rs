@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use slim::pipeline::{Display, StageHandle};
 use slim::progress::Progress;
 use slim::report::BuildReport;
 
@@ -155,5 +156,29 @@ impl Progress for Stage {
             }
             _ => {}
         }
+    }
+}
+
+impl StageHandle for Stage {
+    fn done(self: Box<Self>, summary: &str) -> Duration {
+        Stage::done(*self, summary)
+    }
+
+    fn fail(self: Box<Self>) {
+        Stage::fail(*self);
+    }
+}
+
+impl Display for Printer {
+    fn stage(&self, name: &str) -> Box<dyn StageHandle + '_> {
+        Box::new(Printer::stage(self, name))
+    }
+
+    fn note(&self, text: &str) {
+        Printer::note(self, text);
+    }
+
+    fn warn(&self, text: &str) {
+        Printer::warn(self, text);
     }
 }

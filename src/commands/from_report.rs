@@ -17,11 +17,12 @@ use slim::report::human_bytes;
 use slim::resolve::keep::{KeepSet, Kept};
 use slim::resolve::pack::write_kept_tar;
 
-use super::build::OutputTarget;
-use super::slimming::{Timeline, image_file};
+use super::build::output_target;
 use super::{Outcome, UsageError, report_error};
 use crate::cli::BuildArgs;
 use crate::printer::Printer;
+use slim::pipeline::request::image_file;
+use slim::pipeline::{OutputTarget, Timeline};
 
 /// The parts of a report a rebuild needs.
 #[derive(Debug, Deserialize)]
@@ -51,12 +52,12 @@ async fn rebuild_from(
     printer: &Printer,
 ) -> Result<Outcome> {
     let source_text = args.image.clone().unwrap_or_default();
-    let Some(location) = image_file(&source_text)? else {
+    let Some(location) = image_file(&source_text).map_err(|e| UsageError(e.to_string()))? else {
         bail!(UsageError(format!(
             "--from-report rebuilds from an image file (docker-archive:PATH, oci:DIR, oci-archive:PATH), not {source_text:?}"
         )));
     };
-    let target = OutputTarget::parse(&args.destination)?;
+    let target = output_target(&args.destination)?;
     let text = std::fs::read(report_path)
         .with_context(|| format!("reading the report {}", report_path.display()))?;
     let recorded: Recorded = serde_json::from_slice(&text).map_err(|e| {
@@ -107,7 +108,7 @@ async fn rebuild_from(
                     ),
                     _ => None,
                 };
-                Ok(rebuild::assemble(
+                Ok::<_, anyhow::Error>(rebuild::assemble(
                     &kept,
                     &record,
                     &source.spec,
@@ -156,7 +157,7 @@ async fn rebuild_from(
                     layer: &assembled.layer_path,
                     name: name.as_deref(),
                 };
-                Ok(archive::write_image(
+                Ok::<_, anyhow::Error>(archive::write_image(
                     &destination,
                     &image,
                     &WriteOptions::default(),

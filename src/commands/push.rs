@@ -1,6 +1,6 @@
 //! `slim push IMAGE [REF]`: push to a registry and print the pinned reference.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use slim::engine::Engine;
 use slim::image::ImageRef;
 
@@ -34,37 +34,22 @@ pub fn parse_target(text: &str) -> Result<ImageRef> {
     Ok(target)
 }
 
-/// Tag `image` as `target` if needed, push it, and return `NAME@sha256:…`.
-pub async fn push(
+/// Push with a progress stage, and return `NAME@sha256:…`.
+async fn push(
     engine: &Engine,
     image: &str,
     target: &ImageRef,
     printer: &Printer,
 ) -> Result<String> {
-    use slim::progress::Progress;
     let stage = printer.stage("push");
-    let result = async {
-        if engine.inspect_image(image).await?.is_none() {
-            bail!("no image {image} in the engine at {}", engine.host());
-        }
-        if image != target.to_string() {
-            engine.tag(image, target).await?;
-        }
-        let digest = engine
-            .push(target, &|status: &str| stage.step(status))
-            .await
-            .with_context(|| format!("pushing {target}"))?;
-        Ok(format!("{}@{digest}", target.name))
-    }
-    .await;
-    match result {
+    match slim::pipeline::output::push(engine, image, target, &stage).await {
         Ok(pinned) => {
             stage.done(&pinned);
             Ok(pinned)
         }
         Err(e) => {
             stage.fail();
-            Err(e)
+            Err(e.into())
         }
     }
 }
