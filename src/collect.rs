@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::analyze::inject::{SENSOR_PATH, SensorError, sensor_archive};
 use crate::analyze::run::{container_labels, output_tail};
-use crate::engine::{ContainerSpec, Engine, EngineError};
+use crate::engine::{ContainerSpec, Containers, EngineError};
 use crate::image::ImageSpec;
 use crate::progress::Progress;
 use crate::resolve::ResolveRequest;
@@ -48,7 +48,7 @@ pub enum CollectError {
 
 /// Resolve `request` inside a fresh container of `image` and fetch the kept set into `workdir`.
 pub async fn collect(
-    engine: &Engine,
+    engine: &impl Containers,
     image: &ImageSpec,
     source_name: &str,
     sensor: &Path,
@@ -315,3 +315,86 @@ const SCRIPT_EXTENSIONS: &[&str] = &[
     ".py", ".js", ".mjs", ".cjs", ".php", ".rb", ".pl", ".pm", ".sh", ".jar", ".war", ".lua",
     ".tcl",
 ];
+
+#[cfg(test)]
+mod lifecycle_tests {
+    //! The collection container's lifecycle against a scripted engine.
+
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::engine::fake::{FakeEngine, Script};
+    use crate::progress::Silent;
+
+    /// The tar the engine returns for OUT_DIR: the kept tar and the outcome inside `out/`.
+    fn out_dir_archive() -> Vec<u8> {
+        let mut kept = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(2);
+        header.set_mode(0o644);
+        kept.append_data(&mut header, "app/x", &b"hi"[..]).unwrap();
+        let kept = kept.into_inner().unwrap();
+        let outcome = serde_json::to_vec(&PackOutcome::default()).unwrap();
+        let mut outer = tar::Builder::new(Vec::new());
+        for (name, data) in [("out/kept.tar", kept), ("out/outcome.json", outcome)] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            outer
+                .append_data(&mut header, name, data.as_slice())
+                .unwrap();
+        }
+        outer.into_inner().unwrap()
+    }
+
+    async fn run_collect(engine: &FakeEngine, work: &Path) -> Result<Collected, CollectError> {
+        let sensor = tempfile::NamedTempFile::new().unwrap();
+        let image = ImageSpec {
+            id: "sha256:source".into(),
+            ..ImageSpec::default()
+        };
+        let request = ResolveRequest::default();
+        collect(
+            engine,
+            &image,
+            "app:1",
+            sensor.path(),
+            &request,
+            work,
+            &Silent,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn the_kept_tar_comes_out_and_the_container_is_removed() {
+        let script = Script {
+            archives: BTreeMap::from([(OUT_DIR.to_string(), out_dir_archive())]),
+            ..Script::default()
+        };
+        let engine = FakeEngine::with(&[("collect", script)]);
+        let work = tempfile::tempdir().unwrap();
+        let collected = run_collect(&engine, work.path()).await.unwrap();
+        assert!(collected.kept_tar.is_file());
+        assert!(engine.live().is_empty());
+        let spec = engine.spec_of("collect").unwrap();
+        // root, no network: it only reads the image's files
+        assert_eq!(spec.user.as_deref(), Some("0:0"));
+        assert!(spec.no_network);
+    }
+
+    #[tokio::test]
+    async fn a_failed_resolver_is_an_error_with_its_output_and_cleanup_removes_it() {
+        let script = Script {
+            exit_code: 1,
+            stderr: b"pack: the request is not valid JSON\n".to_vec(),
+            ..Script::default()
+        };
+        let engine = FakeEngine::with(&[("collect", script)]);
+        let work = tempfile::tempdir().unwrap();
+        let error = run_collect(&engine, work.path()).await.unwrap_err();
+        assert!(error.to_string().contains("not valid JSON"), "{error}");
+        engine.cleanup().await;
+        assert!(engine.live().is_empty());
+    }
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::inject::SENSOR_PATH;
-use crate::engine::{ContainerRun, Engine, EngineError};
+use crate::engine::{ContainerRun, Containers, EngineError};
 use crate::probe::{HttpAnswer, HttpProbe, HttpProber, ProbeError};
 use crate::progress::Progress;
 
@@ -81,7 +81,7 @@ fn uses_shell_syntax(command: &str) -> bool {
 /// Send `GET /` to each port until it answers, the app exits, or `deadline` passes.
 /// Returns one check per port: an answer, or why there was none.
 pub async fn wait_for_http(
-    engine: &Engine,
+    engine: &impl Containers,
     run: &ContainerRun,
     ports: &[u16],
     prober: &HttpProber,
@@ -186,7 +186,7 @@ pub async fn wait_for_http(
 /// TCP ports something listens on in the container, asked of the sensor inside it;
 /// `None` when that cannot be known (no sensor in the container, exec refused).
 pub async fn listening_ports(
-    engine: &Engine,
+    engine: &impl Containers,
     run: &ContainerRun,
 ) -> Result<Option<BTreeSet<u16>>, EngineError> {
     let argv = [SENSOR_PATH.to_string(), "listening".to_string()];
@@ -209,7 +209,7 @@ pub async fn listening_ports(
 /// Wait (until `deadline`) for every one of `ports` to be listened on, so exec probes that
 /// talk to the app do not race its start-up. Gives up quietly: the probes then show the truth.
 pub async fn wait_until_listening(
-    engine: &Engine,
+    engine: &impl Containers,
     run: &ContainerRun,
     ports: &[u16],
     deadline: Instant,
@@ -238,7 +238,7 @@ pub async fn wait_until_listening(
 
 /// Send each extra probe to each port that answered HTTP.
 pub async fn send_http_probes(
-    engine: &Engine,
+    engine: &impl Containers,
     run: &ContainerRun,
     ports: &[u16],
     probes: &[HttpProbe],
@@ -274,7 +274,7 @@ pub async fn send_http_probes(
 /// Run each exec command in the container, each argv passed through `wrap` first
 /// (the analysis wraps it in the sensor; verification runs it as is).
 pub async fn run_execs(
-    engine: &Engine,
+    engine: &impl Containers,
     run: &ContainerRun,
     commands: &[String],
     wrap: &dyn Fn(usize, Vec<String>) -> Vec<String>,

@@ -10,7 +10,7 @@ use super::inject::{SENSOR_PATH, SensorError, sensor_archive};
 use super::options::{AnalysisOptions, ContinueAfter};
 use super::probes::{self, ExecCheck, HttpCheck, ProbeFailure, join_ports};
 use crate::engine::{
-    ContainerRun, ContainerSpec, Engine, EngineError, Logs, ROLE_LABEL, SOURCE_LABEL,
+    ContainerRun, ContainerSpec, Containers, EngineError, Logs, ROLE_LABEL, SOURCE_LABEL,
 };
 use crate::image::ImageSpec;
 use crate::probe::HttpProber;
@@ -87,7 +87,7 @@ pub enum AnalyzeError {
 
 /// Run `image` once under the sensor and collect what it did.
 pub async fn analyze(
-    engine: &Engine,
+    engine: &impl Containers,
     image: &ImageSpec,
     source_name: &str,
     options: &AnalysisOptions,
@@ -276,7 +276,7 @@ pub fn container_labels(role: &str, source_name: &str) -> HashMap<String, String
 /// Wait as `mode` says, stop the app if it still runs, and wait for it to exit.
 /// Returns true if slim stopped it.
 async fn wait_for_end(
-    engine: &Engine,
+    engine: &impl Containers,
     run: &ContainerRun,
     mode: ContinueAfter,
     deadline: Instant,
@@ -340,7 +340,7 @@ async fn wait_for_end(
 }
 
 async fn read_trace(
-    engine: &Engine,
+    engine: &impl Containers,
     run: &ContainerRun,
     logs: &Logs,
 ) -> Result<TraceReport, AnalyzeError> {
@@ -379,3 +379,7 @@ pub fn output_tail(logs: &Logs) -> String {
         text
     }
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod lifecycle_tests;

@@ -8,6 +8,10 @@ mod containers;
 pub mod credentials;
 mod error;
 mod images;
+mod operations;
+
+#[cfg(test)]
+pub mod fake;
 mod registry;
 
 use std::sync::{Arc, Mutex};
@@ -20,6 +24,7 @@ use crate::owner::{Liveness, OWNER_LABEL, RunOwner};
 pub use containers::{ContainerRun, ContainerSpec, ContainerState, ExecOutput, Logs};
 pub use error::EngineError;
 pub use images::{Builder, ImageListing, PullProgress};
+pub use operations::Containers;
 
 /// Label put on every container slim creates, with the role as value.
 pub const ROLE_LABEL: &str = "dev.slim.role";

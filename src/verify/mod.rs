@@ -13,7 +13,7 @@ use crate::analyze::inject::{SensorError, sensor_archive};
 use crate::analyze::probes::{self, HttpCheck, ProbeFailure};
 use crate::analyze::run::{container_labels, output_tail};
 use crate::analyze::{Analysis, ContinueAfter};
-use crate::engine::{ContainerSpec, Engine, EngineError, Logs};
+use crate::engine::{ContainerSpec, Containers, EngineError, Logs};
 use crate::probe::HttpProber;
 use crate::progress::Progress;
 use judge::{Judge, Verdict};
@@ -76,7 +76,7 @@ pub struct VerifyOptions<'a> {
 
 /// Run `slim_image` and compare it with `analysis`.
 pub async fn verify(
-    engine: &Engine,
+    engine: &impl Containers,
     slim_image: &str,
     source_name: &str,
     analysis: &Analysis,
@@ -243,7 +243,7 @@ pub async fn verify(
 
 /// The exit code if the container stops before `until`, else `None`.
 async fn exit_before(
-    engine: &Engine,
+    engine: &impl Containers,
     run: &crate::engine::ContainerRun,
     until: Instant,
 ) -> Result<Option<i64>, EngineError> {
@@ -396,3 +396,7 @@ mod tests {
         assert!(describe_output(b"a\nb\n").starts_with("4 byte(s)"));
     }
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod lifecycle_tests;
