@@ -13,9 +13,9 @@ use crate::engine::{ContainerSpec, Containers, EngineError};
 use crate::image::ImageSpec;
 use crate::progress::Progress;
 use crate::resolve::ResolveRequest;
-use crate::resolve::agent::{KEPT_TAR, OUTCOME_JSON, PackOutcome};
 use crate::resolve::app_content::RootHint;
 use crate::resolve::imports::Language;
+use crate::resolve::pack::{KEPT_TAR, OUTCOME_JSON, PackOutcome};
 
 const OUT_DIR: &str = "/.slim/out";
 

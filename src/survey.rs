@@ -9,7 +9,7 @@ use std::io::Read;
 use serde::Serialize;
 
 /// The risk facts of a merged file tree (no layers needed): shell, package managers, setuid
-/// files. The resolver's agent collects them while it counts the source image.
+/// files. The pack step collects them while it counts the source image.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TreeFacts {
     pub shell: Option<String>,

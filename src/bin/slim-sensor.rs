@@ -41,13 +41,13 @@ fn trace(args: Vec<OsString>) -> ExitCode {
     }
 }
 
-/// Resolve the kept set against this container's root and write it out (see `resolve::agent`).
+/// Resolve the kept set against this container's root and write it out (see `resolve::pack`).
 fn pack(args: Vec<OsString>) -> ExitCode {
     let (request, out) = match input_and_out(args, "--request") {
         Ok(paths) => paths,
         Err(problem) => return usage_error(Some(&format!("pack: {problem}"))),
     };
-    finish(slim::resolve::agent::run_pack(Path::new("/"), &request, &out).map(drop))
+    finish(slim::resolve::pack::run_pack(Path::new("/"), &request, &out).map(drop))
 }
 
 /// Copy the kept files into a directory, as the slim layer holds them (see `rebuild::gather`).

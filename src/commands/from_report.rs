@@ -15,7 +15,7 @@ use slim::engine::Engine;
 use slim::rebuild::{self, KeptIndex, RebuildRecord};
 use slim::report::human_bytes;
 use slim::resolve::keep::{KeepSet, Kept};
-use slim::resolve::pack::write_kept_tar;
+use slim::resolve::kept_tar::write_kept_tar;
 
 use super::build::output_target;
 use super::{Outcome, UsageError, report_error};

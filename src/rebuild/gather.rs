@@ -14,8 +14,8 @@ use super::RebuildError;
 use super::kept::KeptIndex;
 use super::layer::{LayerPlan, write_layer};
 use crate::resolve::keep::{KeepSet, Kept, Reason};
+use crate::resolve::kept_tar::{PackError, write_kept_tar};
 use crate::resolve::live::LiveTree;
-use crate::resolve::pack::{PackError, write_kept_tar};
 
 /// Written next to the generated Dockerfile as `slim.plan.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,12 +1,12 @@
 //! From traced paths to the files a slim image keeps, and the tar of those files.
 
 pub mod account;
-pub mod agent;
 pub mod app_content;
 pub mod elf;
 pub mod exclude;
 pub mod imports;
 pub mod keep;
+pub mod kept_tar;
 pub mod ldconfig;
 pub mod libsearch;
 pub mod live;
@@ -28,9 +28,9 @@ mod test_trees;
 pub use elf::{ElfAbi, ElfCache, ElfClass, ElfError, ElfInfo, read_elf_info};
 pub use exclude::{ExcludeList, RelativeExclude};
 pub use keep::{KeepSet, Kept, Reason};
+pub use kept_tar::{PackError, PackStats, TreeStats, summarize, write_kept_tar};
 pub use live::LiveTree;
 pub use memtree::MemTree;
-pub use pack::{PackError, PackStats, TreeStats, summarize, write_kept_tar};
 pub use packagedb::{PackageDb, PackageDbFormat};
 pub use profile::{Profile, ProfileError, ProfileFiring, builtin_profiles};
 pub use resolver::{
