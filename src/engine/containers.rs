@@ -413,8 +413,26 @@ impl Engine {
         &self,
         key: &str,
     ) -> Result<Vec<(String, HashMap<String, String>)>, EngineError> {
+        self.containers_matching(key).await
+    }
+
+    /// IDs of all containers (any state) carrying `key=value`.
+    pub async fn containers_labeled(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<String>, EngineError> {
+        let found = self.containers_matching(&format!("{key}={value}")).await?;
+        Ok(found.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Containers (any state) matching a `label` filter (`key` or `key=value`).
+    async fn containers_matching(
+        &self,
+        label_filter: &str,
+    ) -> Result<Vec<(String, HashMap<String, String>)>, EngineError> {
         let filters: HashMap<String, Vec<String>> =
-            HashMap::from([("label".to_string(), vec![key.to_string()])]);
+            HashMap::from([("label".to_string(), vec![label_filter.to_string()])]);
         let options = ListContainersOptions {
             all: true,
             filters: Some(filters),
@@ -429,26 +447,5 @@ impl Engine {
             .into_iter()
             .filter_map(|c| Some((c.id?, c.labels.unwrap_or_default())))
             .collect())
-    }
-
-    /// IDs of all containers (any state) carrying `key=value`.
-    pub async fn containers_labeled(
-        &self,
-        key: &str,
-        value: &str,
-    ) -> Result<Vec<String>, EngineError> {
-        let filters: HashMap<String, Vec<String>> =
-            HashMap::from([("label".to_string(), vec![format!("{key}={value}")])]);
-        let options = ListContainersOptions {
-            all: true,
-            filters: Some(filters),
-            ..Default::default()
-        };
-        let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| EngineError::api("listing containers", e))?;
-        Ok(list.into_iter().filter_map(|c| c.id).collect())
     }
 }
