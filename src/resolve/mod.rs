@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod app_content;
+pub mod copyright;
 pub mod elf;
 pub mod exclude;
 pub mod imports;

@@ -17,7 +17,7 @@ pub const DPKG_STATUS: &str = "/var/lib/dpkg/status";
 pub const DPKG_INFO: &str = "/var/lib/dpkg/info";
 pub const APK_INSTALLED: &str = "/lib/apk/db/installed";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageDbFormat {
     Dpkg,
@@ -235,27 +235,47 @@ pub fn owned_paths(
     blocked: &dyn Fn(&str) -> bool,
     warnings: &mut Vec<String>,
 ) -> Option<HashSet<String>> {
+    package_owners(tree, blocked, warnings).map(|owners| owners.paths.into_keys().collect())
+}
+
+/// Which package installed each path.
+#[derive(Debug, Clone, Default)]
+pub struct Owners {
+    pub format: Option<PackageDbFormat>,
+    /// real path -> package (dpkg: the info file stem, `NAME` or `NAME:ARCH`; apk: `P:`)
+    pub paths: HashMap<String, String>,
+}
+
+/// The package that installed every path, from the dpkg or apk database; `None` when the
+/// image has neither.
+pub fn package_owners(
+    tree: &dyn FileTree,
+    blocked: &dyn Fn(&str) -> bool,
+    warnings: &mut Vec<String>,
+) -> Option<Owners> {
     let mut ownership = Ownership {
         tree,
         blocked,
         is_kept: &|_| false,
         real_dirs: HashMap::new(),
     };
-    let mut owned = HashSet::new();
-    let mut add = |ownership: &mut Ownership<'_>, path: &str| {
+    let mut owners = Owners::default();
+    let mut add = |ownership: &mut Ownership<'_>, path: &str, package: &str| {
         let Some(path) = normalize_lexical(path).filter(|p| is_clean_path(p)) else {
             return;
         };
-        match parent(&path) {
+        let real = match parent(&path) {
             Some(dir) => {
                 let name = &path[dir.len()..].trim_start_matches('/');
-                if let Some(real) = ownership.real_dir(dir) {
-                    owned.insert(join(&real, name));
-                }
+                ownership.real_dir(dir).map(|real| join(&real, name))
             }
-            None => {
-                owned.insert(path);
-            }
+            None => Some(path),
+        };
+        if let Some(real) = real {
+            owners
+                .paths
+                .entry(real)
+                .or_insert_with(|| package.to_string());
         }
     };
     let read = |path: &str, warnings: &mut Vec<String>| match tree.read(path) {
@@ -268,25 +288,155 @@ pub fn owned_paths(
     if existing_file(tree, blocked, DPKG_STATUS).is_some() {
         let info = existing_dir(tree, blocked, DPKG_INFO)?;
         for name in tree.list(&info).iter().filter(|n| n.ends_with(".list")) {
+            let package = name.trim_end_matches(".list");
             if let Some(text) = read(&join(&info, name), warnings) {
                 for path in dpkg_list_paths(&text) {
-                    add(&mut ownership, path);
+                    add(&mut ownership, path, package);
                 }
             }
         }
-        return Some(owned);
+        owners.format = Some(PackageDbFormat::Dpkg);
+        return Some(owners);
     }
     let installed = existing_file(tree, blocked, APK_INSTALLED)?;
     let text = read(&installed, warnings)?;
-    for (_, paths) in apk_installed_packages(&text) {
+    for (package, paths) in apk_installed_packages(&text) {
         for path in &paths {
-            add(&mut ownership, path);
+            add(&mut ownership, path, &package);
         }
     }
-    Some(owned)
+    owners.format = Some(PackageDbFormat::Apk);
+    Some(owners)
+}
+
+/// A package of the image with the kept files it owns, for the SBOM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledPackage {
+    pub name: String,
+    pub version: String,
+    pub architecture: String,
+    /// the source package, where it differs (dpkg `Source:`)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// as the database states it (apk `L:`), or for dpkg the package's machine-readable
+    /// copyright file
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    pub format: PackageDbFormat,
+    /// kept paths it installed
+    pub files: Vec<String>,
+}
+
+/// The packages that own kept files, with their versions from the status database.
+pub fn installed_packages(
+    tree: &dyn FileTree,
+    blocked: &dyn Fn(&str) -> bool,
+    owners: &Owners,
+    kept: &dyn Fn(&str) -> bool,
+    warnings: &mut Vec<String>,
+) -> Vec<InstalledPackage> {
+    let Some(format) = owners.format else {
+        return Vec::new();
+    };
+    let mut files: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (path, package) in &owners.paths {
+        // Directories (and symlinks to them, like a merged /usr's /lib) are shared by many
+        // packages and say nothing about which ones are still there.
+        let names_a_file = tree.entry(path).is_some_and(|e| e.kind != Kind::Dir)
+            && existing_dir(tree, blocked, path).is_none();
+        if kept(path) && names_a_file {
+            files
+                .entry(package.as_str())
+                .or_default()
+                .push(path.clone());
+        }
+    }
+    let status_path = match format {
+        PackageDbFormat::Dpkg => DPKG_STATUS,
+        PackageDbFormat::Apk => APK_INSTALLED,
+    };
+    let Some(status) = existing_file(tree, blocked, status_path) else {
+        return Vec::new();
+    };
+    let text = match tree.read(&status) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => {
+            warnings.push(format!("{status_path}: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut packages = Vec::new();
+    for stanza in text.split("\n\n") {
+        let field = |key: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|v| v.trim().to_string())
+        };
+        let (name, version, architecture, source, license) = match format {
+            PackageDbFormat::Dpkg => (
+                field("Package:"),
+                field("Version:"),
+                field("Architecture:"),
+                field("Source:").map(|s| s.split_whitespace().next().unwrap_or(&s).to_string()),
+                None,
+            ),
+            PackageDbFormat::Apk => (field("P:"), field("V:"), field("A:"), None, field("L:")),
+        };
+        let Some(name) = name else { continue };
+        let with_arch = architecture.as_ref().map(|a| format!("{name}:{a}"));
+        let owned = files
+            .get(name.as_str())
+            .or_else(|| with_arch.as_deref().and_then(|n| files.get(n)));
+        let Some(owned) = owned else { continue };
+        let mut owned = owned.clone();
+        owned.sort();
+        let license = license.or_else(|| match format {
+            PackageDbFormat::Dpkg => debian_license(tree, blocked, &name),
+            PackageDbFormat::Apk => None,
+        });
+        packages.push(InstalledPackage {
+            name,
+            version: version.unwrap_or_default(),
+            architecture: architecture.unwrap_or_default(),
+            source,
+            license,
+            format,
+            files: owned,
+        });
+    }
+    packages.sort_by(|a, b| (&a.name, &a.architecture).cmp(&(&b.name, &b.architecture)));
+    packages
 }
 
 /// Real path of `path` if it is a regular file.
+/// The license a Debian package's machine-readable copyright file gives its files.
+fn debian_license(
+    tree: &dyn FileTree,
+    blocked: &dyn Fn(&str) -> bool,
+    name: &str,
+) -> Option<String> {
+    let path = existing_file(tree, blocked, &format!("/usr/share/doc/{name}/copyright"))?;
+    let bytes = tree.read(&path).ok()?;
+    super::copyright::main_license(&String::from_utf8_lossy(&bytes))
+}
+
+/// The distribution's `ID` from os-release (`debian`, `alpine`), the namespace of its
+/// package URLs.
+pub fn distribution_id(tree: &dyn FileTree, blocked: &dyn Fn(&str) -> bool) -> Option<String> {
+    let path = ["/etc/os-release", "/usr/lib/os-release"]
+        .into_iter()
+        .find_map(|p| existing_file(tree, blocked, p))?;
+    let text = String::from_utf8(tree.read(&path).ok()?).ok()?;
+    os_release_id(&text)
+}
+
+fn os_release_id(text: &str) -> Option<String> {
+    let value = text.lines().find_map(|l| l.trim().strip_prefix("ID="))?;
+    let id = value.trim().trim_matches(|c| c == '"' || c == '\'');
+    (!id.is_empty()).then(|| id.to_string())
+}
+
 fn existing_file(
     tree: &dyn FileTree,
     blocked: &dyn Fn(&str) -> bool,
@@ -306,6 +456,14 @@ fn existing_dir(tree: &dyn FileTree, blocked: &dyn Fn(&str) -> bool, path: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_release_id_is_unquoted() {
+        let text = "PRETTY_NAME=\"Debian GNU/Linux 12\"\nVERSION_ID=\"12\"\nID=debian\n";
+        assert_eq!(os_release_id(text).as_deref(), Some("debian"));
+        assert_eq!(os_release_id("ID=\"alpine\"\n").as_deref(), Some("alpine"));
+        assert_eq!(os_release_id("ID_LIKE=debian\n"), None);
+    }
 
     #[test]
     fn dpkg_lists_skip_the_root_marker() {

@@ -20,7 +20,10 @@ use super::libsearch::{
     is_musl_builtin, musl_path_file, parse_musl_path, search_dirs,
 };
 use super::nss::{NSSWITCH_CONF, nss_module_name, nss_services};
-use super::packagedb::{PackageDb, owned_paths, select_packages};
+use super::packagedb::{
+    InstalledPackage, Owners, PackageDb, distribution_id, installed_packages, package_owners,
+    select_packages,
+};
 use super::profile::expand::expand;
 use super::profile::pattern::{PathPattern, PatternError, Syntax, has_wildcards};
 use super::profile::{Profile, ProfileFiring};
@@ -134,6 +137,11 @@ pub struct Resolution {
     /// real path -> what the app did to it (through whatever symlinks it named it by)
     #[serde(default)]
     pub accessed: BTreeMap<String, BTreeSet<Access>>,
+    /// the packages that still own kept files, with their versions and those files
+    #[serde(default)]
+    pub packages: Vec<InstalledPackage>,
+    /// the distribution's os-release `ID`, for package URLs
+    pub distro: Option<String>,
 }
 
 #[derive(Debug, Error)]
@@ -197,6 +205,7 @@ pub fn resolve(tree: &dyn FileTree, req: &ResolveRequest) -> Result<Resolution, 
         left_out: Vec::new(),
         imports: ImportRun::new(req),
         traced_names: HashSet::new(),
+        owners: None,
     };
 
     // Order matters only for the reason each path gets: traced paths first.
@@ -234,6 +243,7 @@ pub fn resolve(tree: &dyn FileTree, req: &ResolveRequest) -> Result<Resolution, 
         resolver.keep_package_db();
     }
     resolver.keep_parents();
+    resolver.list_packages();
     Ok(resolver.finish())
 }
 
@@ -294,6 +304,8 @@ struct Resolver<'t> {
     imports: ImportRun,
     /// paths as the app named them in the trace (not the targets of symlinks it crossed)
     traced_names: HashSet<String>,
+    /// which package installed each path, read once when first needed
+    owners: Option<Option<Owners>>,
 }
 
 impl Resolver<'_> {
@@ -884,10 +896,11 @@ impl Resolver<'_> {
 
     /// Keep the files no package owns under the app's content roots.
     fn keep_app_content(&mut self, req: &ResolveRequest) {
+        let owned: Option<HashSet<String>> = self
+            .owners()
+            .map(|owners| owners.paths.keys().cloned().collect());
         let exclude = &self.exclude;
         let blocked = |p: &str| exclude.is_excluded(p);
-        let mut warnings = Vec::new();
-        let owned = owned_paths(self.tree, &blocked, &mut warnings);
         let read_files: Vec<String> = req
             .traced
             .iter()
@@ -919,7 +932,6 @@ impl Resolver<'_> {
             &evidence,
             DEFAULT_LIMITS,
         );
-        self.out.warnings.extend(warnings);
         for (file, root) in &content.files {
             self.keep_extra(file, Reason::AppContent, Some(root));
         }
@@ -928,6 +940,40 @@ impl Resolver<'_> {
     }
 
     // ---- package database -------------------------------------------------------------
+
+    /// Which package installed each path (read once).
+    fn owners(&mut self) -> Option<&Owners> {
+        if self.owners.is_none() {
+            let exclude = &self.exclude;
+            let mut warnings = Vec::new();
+            let owners = package_owners(self.tree, &|p| exclude.is_excluded(p), &mut warnings);
+            self.out.warnings.extend(warnings);
+            self.owners = Some(owners);
+        }
+        self.owners.as_ref().and_then(Option::as_ref)
+    }
+
+    /// The packages that still own kept files, with their versions, for the SBOM.
+    fn list_packages(&mut self) {
+        if self.owners().is_none() {
+            return;
+        }
+        let Some(Some(owners)) = &self.owners else {
+            return;
+        };
+        let exclude = &self.exclude;
+        let keep = &self.keep;
+        let mut warnings = Vec::new();
+        self.out.packages = installed_packages(
+            self.tree,
+            &|p| exclude.is_excluded(p),
+            owners,
+            &|p| keep.contains(p),
+            &mut warnings,
+        );
+        self.out.warnings.extend(warnings);
+        self.out.distro = distribution_id(self.tree, &|p| exclude.is_excluded(p));
+    }
 
     /// Keep the database entries of the packages that still own a kept file.
     fn keep_package_db(&mut self) {

@@ -279,6 +279,38 @@ fn dpkg_tree() -> MemTree {
 }
 
 #[test]
+fn the_sbom_lists_packages_owning_kept_files_with_versions_and_licenses() {
+    let tree = dpkg_tree()
+        .file(
+            "/var/lib/dpkg/status",
+            0o644,
+            b"Package: dash\nStatus: install ok installed\nVersion: 0.5.12-2\nArchitecture: amd64\n\nPackage: libc6\nVersion: 2.36-9\nArchitecture: amd64\nSource: glibc\n\nPackage: usrmerge\nVersion: 35\n\nPackage: base-files\nVersion: 12.4\n".to_vec(),
+        )
+        .file(
+            "/usr/share/doc/dash/copyright",
+            0o644,
+            b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: BSD-3-clause\n".to_vec(),
+        )
+        .file("/etc/os-release", 0o644, b"ID=debian\n".to_vec());
+    let res = resolve(&tree, &request(&[("/bin/sh", &[Exec])])).unwrap();
+    // usrmerge owns only the /lib link to a directory, base-files only directories
+    let listed: Vec<(&str, &str, Option<&str>)> = res
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.license.as_deref()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("dash", "0.5.12-2", Some("BSD-3-clause")),
+            ("libc6", "2.36-9", None)
+        ]
+    );
+    assert_eq!(res.packages[1].source.as_deref(), Some("glibc"));
+    assert_eq!(res.distro.as_deref(), Some("debian"));
+}
+
+#[test]
 fn dpkg_keeps_the_entries_of_packages_owning_kept_files() {
     let tree = dpkg_tree();
     let mut req = request(&[("/bin/sh", &[Exec])]);

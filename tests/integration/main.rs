@@ -12,6 +12,7 @@ mod lint;
 mod non_root;
 mod podman;
 mod registry;
+mod sbom;
 mod sensor;
 mod support;
 mod verify_modes;

@@ -234,9 +234,39 @@ impl LocalRegistry {
 }
 
 impl Drop for LocalRegistry {
+    /// Stop the registry and drop the local names the test gave under it (the port is
+    /// never reused, so they would only pile up in the engine).
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let prefix = self.reference("");
+        let Ok(listed) = Command::new("docker")
+            .args([
+                "images",
+                "--digests",
+                "--format",
+                "{{.Repository}} {{.Tag}} {{.Digest}}",
+            ])
+            .output()
+        else {
+            return;
+        };
+        // An image pulled by digest has no tag, only `name@digest`.
+        let names: Vec<String> = text(&listed.stdout)
+            .lines()
+            .filter_map(|line| match line.split(' ').collect::<Vec<_>>()[..] {
+                [name, "<none>", digest] => Some(format!("{name}@{digest}")),
+                [name, tag, _] => Some(format!("{name}:{tag}")),
+                _ => None,
+            })
+            .filter(|name| name.starts_with(&prefix))
+            .collect();
+        if !names.is_empty() {
+            let _ = Command::new("docker")
+                .args(["image", "rm"])
+                .args(&names)
+                .output();
+        }
     }
 }
 
