@@ -8,6 +8,8 @@
 # bodies first differ), removes both containers on every path, and exits 1 if a route failed,
 # 2 on bad usage or when a container does not start or answer within CHECK_TIMEOUT seconds
 # (default 90). Both images must be in the engine already (nothing is pulled).
+# SLIM_RUN_OPTS: more `docker run` options for the slim image only, e.g.
+#   SLIM_RUN_OPTS="--security-opt seccomp=profile.json"
 set -u
 
 usage() {
@@ -33,9 +35,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start IMAGE: run the image detached, set $cid and record it for cleanup
+# start IMAGE [OPTIONS...]: run the image detached, set $cid and record it for cleanup
 start() {
-    cid=$(docker run -d --pull never -p "127.0.0.1::$port" "$1") || {
+    image=$1
+    shift
+    cid=$(docker run -d --pull never -p "127.0.0.1::$port" "$@" "$image") || {
         echo "$0: cannot start $1" >&2
         exit 2
     }
@@ -97,7 +101,8 @@ first_difference() {
 
 start "$orig_image"
 cid_orig=$cid
-start "$slim_image"
+# shellcheck disable=SC2086 # one word per option
+start "$slim_image" ${SLIM_RUN_OPTS:-}
 cid_slim=$cid
 wait_ready "$cid_orig" original
 orig_url=$url

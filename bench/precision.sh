@@ -9,6 +9,8 @@
 #                 (bench/check-routes.sh).
 # Prints a Markdown table: exact need, slim, the ratio slim/exact, routes passing, and the
 # bytes slim kept beyond the trace by rule.
+# With SECCOMP=1, slim also writes a seccomp profile from the probed routes and every route
+# is checked a second time with the slim image under that profile (one more column).
 # usage: bench/precision.sh [APP...]   (default: every example with a routes file)
 set -eu
 cd "$(dirname "$0")/.."
@@ -19,8 +21,14 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 apps=${*:-$(for f in examples/*/routes; do basename "$(dirname "$f")"; done)}
-echo "| app | exact need | slim | slim / exact | routes passing | kept beyond the trace |"
-echo "|---|---|---|---|---|---|"
+seccomp=${SECCOMP:-0}
+if [ "$seccomp" = 1 ]; then
+    echo "| app | exact need | slim | slim / exact | routes passing | under the seccomp profile | kept beyond the trace |"
+    echo "|---|---|---|---|---|---|---|"
+else
+    echo "| app | exact need | slim | slim / exact | routes passing | kept beyond the trace |"
+    echo "|---|---|---|---|---|---|"
+fi
 for app in $apps; do
     routes=examples/$app/routes
     image=slim-bench/$app:1
@@ -33,22 +41,32 @@ for app in $apps; do
         --include-imports=false --include-app-dir=false --include-cert-all=false \
         --skip-profile all $all_probes >/dev/null 2>"$out/$app.exact.err" || {
         echo "| $app | failed: $(tail -n 1 "$out/$app.exact.err") | | | | |"; continue; }
+    profile_flag=
+    [ "$seccomp" = 1 ] && profile_flag="--seccomp-profile $out/$app.seccomp.json"
     # shellcheck disable=SC2086
     "$slim" build "$image" --tag "slim-bench/$app.slim:1" --force --quiet --report "$out/$app.json" \
-        $some_probes >/dev/null 2>"$out/$app.err" || {
+        $some_probes $profile_flag >/dev/null 2>"$out/$app.err" || {
         echo "| $app | | failed: $(tail -n 1 "$out/$app.err") | | | |"; continue; }
     total=$(grep -c -E '^(probe|check) ' "$routes")
     passed=$(sh bench/check-routes.sh "$image" "slim-bench/$app.slim:1" "$routes" "$port" 2>/dev/null |
         grep -c '^PASS' || true)
-    python3 - "$out/$app.exact.json" "$out/$app.json" "$app" "$passed/$total" <<'PY'
+    under=
+    if [ "$seccomp" = 1 ]; then
+        under=$(SLIM_RUN_OPTS="--security-opt seccomp=$out/$app.seccomp.json" \
+            sh bench/check-routes.sh "$image" "slim-bench/$app.slim:1" "$routes" "$port" 2>/dev/null |
+            grep -c '^PASS' || true)
+        under="$under/$total"
+    fi
+    python3 - "$out/$app.exact.json" "$out/$app.json" "$app" "$passed/$total" "$under" <<'PY'
 import json, sys
 exact, slim = (json.load(open(p)) for p in sys.argv[1:3])
-app, routes = sys.argv[3], sys.argv[4]
+app, routes, under = sys.argv[3], sys.argv[4], sys.argv[5]
 mb = lambda b: f"{b / 1e6:.1f} MB"
 need, got = exact["output"]["size"], slim["output"]["size"]
 trace = {"traced", "elf-needed", "interp", "symlink-hop", "shebang", "parent", "nss", "ld-config", "user"}
 beyond = [t for t in slim["kept_by_rule"] if t["rule"] not in trace and t["bytes"] > 0]
 detail = ", ".join(f"{t['rule']} {mb(t['bytes'])}" for t in beyond) or "nothing"
-print(f"| {app} | {mb(need)} | {mb(got)} | {got / need:.2f}x | {routes} | {detail} |")
+seccomp = f" {under} |" if under else ""
+print(f"| {app} | {mb(need)} | {mb(got)} | {got / need:.2f}x | {routes} |{seccomp} {detail} |")
 PY
 done

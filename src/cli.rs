@@ -175,6 +175,14 @@ pub struct BuildArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "from_report")]
     pub dockerfile_out: Option<PathBuf>,
 
+    /// Write a seccomp profile (Docker's JSON) here that allows exactly the syscalls the app
+    /// made during analysis plus what the container runtime needs to start it, and denies
+    /// the rest with EPERM; verification then runs the slim image under it. Run the image
+    /// with `docker run --security-opt seccomp=PATH`. The analysis stops on every syscall
+    /// to record it, which makes it slower.
+    #[arg(long, value_name = "PATH", conflicts_with = "from_report")]
+    pub seccomp_profile: Option<PathBuf>,
+
     /// Write a software bill of materials of the slim image here: the packages still in it
     /// (name, version, package URL, license where the package database has one), every file
     /// no package owns with its checksums, and the source image as its ancestor.
@@ -216,6 +224,11 @@ pub struct DockerfileArgs {
     /// Run the slim image as this user (see `slim build --user`).
     #[arg(long, value_name = "UID[:GID]")]
     pub user: Option<String>,
+
+    /// Also write `seccomp.json` beside the Dockerfile: a seccomp profile that allows the
+    /// syscalls the app made during analysis (see `slim build --seccomp-profile`).
+    #[arg(long)]
+    pub seccomp_profile: bool,
 
     #[command(flatten)]
     pub output: OutputArgs,

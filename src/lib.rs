@@ -19,6 +19,7 @@ pub mod report;
 pub mod resolve;
 pub mod safe_path;
 pub mod sbom;
+pub mod seccomp;
 pub mod sensor;
 pub mod survey;
 pub mod switch_shim;

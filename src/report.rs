@@ -120,6 +120,9 @@ pub struct BuildReport {
     /// where the SBOM of the slim image was written (`--sbom`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sbom: Option<String>,
+    /// the seccomp profile written (`--seccomp-profile`) and how the slim image fared under it
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<crate::seccomp::SeccompReport>,
 }
 
 impl BuildReport {
@@ -200,6 +203,9 @@ impl BuildReport {
             ),
         };
         let _ = writeln!(out, "{:<14}{:<34}{}", "verify", "", verdict);
+        if let Some(seccomp) = &self.seccomp {
+            let _ = writeln!(out, "{:<14}{}", "seccomp", seccomp.summary());
+        }
         if let Some(pinned) = &self.pinned {
             let _ = writeln!(out, "{:<14}{pinned}", "pushed");
         }
@@ -341,6 +347,7 @@ mod tests {
                     judged_by: "exact".into(),
                 }],
                 slim_output: None,
+                seen_syscalls: None,
             }),
             ..Default::default()
         };

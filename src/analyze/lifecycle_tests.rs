@@ -28,6 +28,7 @@ fn options(sensor: &std::path::Path) -> AnalysisOptions {
         cap_ptrace: true,
         allow_failure: false,
         sensor: sensor.to_path_buf(),
+        all_syscalls: false,
     }
 }
 

@@ -80,6 +80,8 @@ pub struct AnalysisOptions {
     pub allow_failure: bool,
     /// the static sensor executable to inject
     pub sensor: std::path::PathBuf,
+    /// record every syscall, not only file syscalls (for a seccomp profile)
+    pub all_syscalls: bool,
 }
 
 impl AnalysisOptions {
@@ -121,6 +123,7 @@ mod tests {
             cap_ptrace: false,
             allow_failure: false,
             sensor: "/x".into(),
+            all_syscalls: false,
         };
         assert_eq!(options.effective_mode(&[80]), ContinueAfter::Probe);
         assert_eq!(options.effective_mode(&[]), ContinueAfter::Exit);

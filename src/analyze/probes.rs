@@ -1,13 +1,13 @@
 //! Exercising a running container: wait until its ports answer HTTP, send the probe requests,
 //! run the exec commands. Used for the analysis run and again to verify the slim image.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use super::inject::SENSOR_PATH;
-use crate::engine::{ContainerRun, Containers, EngineError};
+use crate::engine::{ContainerRun, ContainerSpec, Containers, EngineError};
 use crate::probe::{HttpAnswer, HttpProbe, HttpProber, ProbeError};
 use crate::progress::Progress;
 
@@ -84,6 +84,7 @@ pub async fn wait_for_http(
     engine: &impl Containers,
     run: &ContainerRun,
     ports: &[u16],
+    check: &ListenCheck<'_>,
     prober: &HttpProber,
     deadline: Instant,
     progress: &dyn Progress,
@@ -101,7 +102,7 @@ pub async fn wait_for_http(
     loop {
         // Through the engine's port proxy a closed connection looks the same whether the app
         // is not up yet or it is up and refuses HTTP; its listening sockets tell them apart.
-        let listening = listening_ports(engine, run).await?;
+        let listening = listening_ports(engine, run, check).await?;
         for (i, (port, host_port)) in published.iter().enumerate() {
             if results[i].is_some() {
                 continue;
@@ -183,27 +184,76 @@ pub async fn wait_for_http(
         .collect())
 }
 
-/// TCP ports something listens on in the container, asked of the sensor inside it;
+/// Where slim runs `slim-sensor listening` to learn which ports the app listens on.
+pub enum ListenCheck<'a> {
+    /// in the app's container (the sensor is injected there)
+    InContainer,
+    /// in a short-lived container of `image` that shares the app container's network
+    /// namespace: for an app under a seccomp profile, which would deny the sensor's calls
+    Beside {
+        image: &'a str,
+        /// the tar of the sensor, as [`sensor_archive`] makes it
+        sensor: &'a [u8],
+        labels: &'a HashMap<String, String>,
+    },
+}
+
+/// TCP ports something listens on in the container, asked of the sensor;
 /// `None` when that cannot be known (no sensor in the container, exec refused).
 pub async fn listening_ports(
     engine: &impl Containers,
     run: &ContainerRun,
+    check: &ListenCheck<'_>,
 ) -> Result<Option<BTreeSet<u16>>, EngineError> {
-    let argv = [SENSOR_PATH.to_string(), "listening".to_string()];
-    let output = match engine.exec(run, &argv, None).await {
-        Ok(output) => output,
-        // The container may have exited between two checks; the caller finds out from its state.
-        Err(_) => return Ok(None),
+    let argv = vec![SENSOR_PATH.to_string(), "listening".to_string()];
+    let (exit_code, stdout) = match check {
+        ListenCheck::InContainer => match engine.exec(run, &argv, None).await {
+            Ok(output) => (output.exit_code, output.stdout),
+            // The container may have exited between two checks; its state tells the caller.
+            Err(_) => return Ok(None),
+        },
+        ListenCheck::Beside {
+            image,
+            sensor,
+            labels,
+        } => {
+            let spec = ContainerSpec {
+                image: image.to_string(),
+                entrypoint: Some(argv),
+                cmd: Some(Vec::new()),
+                labels: (*labels).clone(),
+                network_of: Some(run.id.clone()),
+                ..ContainerSpec::default()
+            };
+            let beside = engine.create_container(spec).await?;
+            let outcome = listen_beside(engine, &beside, sensor).await;
+            engine.remove_container(&beside).await?;
+            match outcome {
+                Ok(answer) => answer,
+                Err(_) => return Ok(None),
+            }
+        }
     };
-    if output.exit_code != 0 {
+    if exit_code != 0 {
         return Ok(None);
     }
     Ok(Some(
-        String::from_utf8_lossy(&output.stdout)
+        String::from_utf8_lossy(&stdout)
             .lines()
             .filter_map(|line| line.trim().parse().ok())
             .collect(),
     ))
+}
+
+async fn listen_beside(
+    engine: &impl Containers,
+    beside: &ContainerRun,
+    sensor: &[u8],
+) -> Result<(i64, Vec<u8>), EngineError> {
+    engine.upload_tar(beside, "/", sensor.to_vec()).await?;
+    engine.start(beside).await?;
+    let code = engine.wait_exit(beside).await?;
+    Ok((code, engine.logs(beside).await?.stdout))
 }
 
 /// Wait (until `deadline`) for every one of `ports` to be listened on, so exec probes that
@@ -212,11 +262,12 @@ pub async fn wait_until_listening(
     engine: &impl Containers,
     run: &ContainerRun,
     ports: &[u16],
+    check: &ListenCheck<'_>,
     deadline: Instant,
     progress: &dyn Progress,
 ) -> Result<(), EngineError> {
     while Instant::now() < deadline {
-        let Some(listening) = listening_ports(engine, run).await? else {
+        let Some(listening) = listening_ports(engine, run, check).await? else {
             return Ok(());
         };
         let missing: Vec<u16> = ports

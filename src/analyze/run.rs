@@ -104,12 +104,7 @@ pub async fn analyze(
 
     progress.step("creating the analysis container");
     let run = engine
-        .create_container(analysis_container(
-            image,
-            source_name,
-            &ports,
-            options.cap_ptrace,
-        ))
+        .create_container(analysis_container(image, source_name, &ports, options))
         .await?;
     engine
         .upload_tar(&run, "/", sensor_archive(&options.sensor, &[])?)
@@ -122,7 +117,9 @@ pub async fn analyze(
     let prober = HttpProber::new(PROBE_REQUEST_TIMEOUT);
     let mut http = Vec::new();
     if probing_http {
-        match probes::wait_for_http(engine, &run, &ports, &prober, deadline, progress).await {
+        let check = probes::ListenCheck::InContainer;
+        match probes::wait_for_http(engine, &run, &ports, &check, &prober, deadline, progress).await
+        {
             Ok(checks) => http = checks,
             Err(ProbeFailure::AppExited { code }) => {
                 let logs = engine.logs(&run).await?;
@@ -171,14 +168,11 @@ pub async fn analyze(
     }
     let wrap = |i: usize, argv: Vec<String>| -> Vec<String> {
         let report = format!("/.slim/exec-{i}.json");
-        [SENSOR_PATH, "trace", "--report", &report, "--"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(argv)
-            .collect()
+        traced(&report, options.all_syscalls, argv)
     };
     if !options.execs.is_empty() {
-        probes::wait_until_listening(engine, &run, &ports, deadline, progress).await?;
+        let check = probes::ListenCheck::InContainer;
+        probes::wait_until_listening(engine, &run, &ports, &check, deadline, progress).await?;
     }
     let execs = probes::run_execs(engine, &run, &options.execs, &wrap, progress).await?;
 
@@ -241,14 +235,10 @@ fn analysis_container(
     image: &ImageSpec,
     source_name: &str,
     ports: &[u16],
-    cap_ptrace: bool,
+    options: &AnalysisOptions,
 ) -> ContainerSpec {
-    let mut entrypoint: Vec<String> = [SENSOR_PATH, "trace", "--report", TRACE_PATH, "--"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    entrypoint.extend(image.entrypoint.iter().cloned());
-
+    let entrypoint = traced(TRACE_PATH, options.all_syscalls, image.entrypoint.clone());
+    let cap_ptrace = options.cap_ptrace;
     ContainerSpec {
         image: image.id.clone(),
         entrypoint: Some(entrypoint),
@@ -263,6 +253,20 @@ fn analysis_container(
         },
         ..ContainerSpec::default()
     }
+}
+
+/// `argv` run under the injected sensor, its trace written to `report`.
+pub fn traced(report: &str, all_syscalls: bool, argv: Vec<String>) -> Vec<String> {
+    let mut traced: Vec<String> = [SENSOR_PATH, "trace", "--report", report]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if all_syscalls {
+        traced.push("--all-syscalls".into());
+    }
+    traced.push("--".into());
+    traced.extend(argv);
+    traced
 }
 
 /// Labels that mark a container as slim's, so leftovers can be found.
@@ -344,11 +348,23 @@ async fn read_trace(
     run: &ContainerRun,
     logs: &Logs,
 ) -> Result<TraceReport, AnalyzeError> {
-    match engine.read_file(run, TRACE_PATH).await? {
-        Some(bytes) => Ok(serde_json::from_slice(&bytes)?),
+    match read_trace_file(engine, run, TRACE_PATH).await? {
+        Some(trace) => Ok(trace),
         None => Err(AnalyzeError::ReportMissing {
             output: output_tail(logs),
         }),
+    }
+}
+
+/// The sensor's trace at `path` in the container, as last flushed.
+pub async fn read_trace_file(
+    engine: &impl Containers,
+    run: &ContainerRun,
+    path: &str,
+) -> Result<Option<TraceReport>, AnalyzeError> {
+    match engine.read_file(run, path).await? {
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        None => Ok(None),
     }
 }
 

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use slim::sensor::tracer::{self, TraceOptions};
 
-const USAGE: &str = "usage: slim-sensor trace --report PATH -- PROGRAM [ARGS...]\n       slim-sensor pack --request PATH --out DIR\n       slim-sensor listening\n       slim-sensor gather --plan PATH --out DIR";
+const USAGE: &str = "usage: slim-sensor trace --report PATH [--all-syscalls] -- PROGRAM [ARGS...]\n       slim-sensor pack --request PATH --out DIR\n       slim-sensor listening\n       slim-sensor gather --plan PATH --out DIR";
 /// The sensor itself failed (not the program): the code Docker uses for its own errors.
 const SENSOR_FAILED: u8 = 125;
 const BAD_USAGE: u8 = 2;
@@ -117,10 +117,11 @@ fn usage_error(problem: Option<&str>) -> ExitCode {
     ExitCode::from(BAD_USAGE)
 }
 
-/// `--report PATH` (or `--report=PATH`), then `--` and the command. The command may also
+/// `--report PATH` (or `--report=PATH`) and `--all-syscalls`, then `--` and the command. The command may also
 /// start at the first argument that is not an option.
 fn parse_trace_args(args: Vec<OsString>) -> Result<TraceOptions, String> {
     let mut report_path: Option<PathBuf> = None;
+    let mut all_syscalls = false;
     let mut args = args.into_iter();
     let mut command = Vec::new();
     while let Some(arg) = args.next() {
@@ -134,6 +135,7 @@ fn parse_trace_args(args: Vec<OsString>) -> Result<TraceOptions, String> {
                 Some(path) => report_path = Some(PathBuf::from(path)),
                 None => return Err("--report needs a path".into()),
             },
+            Some("--all-syscalls") => all_syscalls = true,
             Some(t) if t.starts_with("--report=") => {
                 report_path = Some(PathBuf::from(&t["--report=".len()..]));
             }
@@ -155,6 +157,7 @@ fn parse_trace_args(args: Vec<OsString>) -> Result<TraceOptions, String> {
     Ok(TraceOptions {
         report_path,
         command,
+        all_syscalls,
     })
 }
 
@@ -174,6 +177,13 @@ mod tests {
             options.command,
             vec![OsString::from("ls"), OsString::from("-l")]
         );
+    }
+
+    #[test]
+    fn all_syscalls_is_an_option_of_ours() {
+        let options = parse(&["--all-syscalls", "--report", "r", "--", "ls"]).expect("parses");
+        assert!(options.all_syscalls);
+        assert!(!parse(&["--report", "r", "ls"]).unwrap().all_syscalls);
     }
 
     #[test]

@@ -70,6 +70,9 @@ fn build_plan(args: &BuildArgs) -> Result<(SlimRequest, BuildPlan)> {
         args.keep.clone(),
         args.output.report.clone(),
     )?;
+    if let Some(path) = &args.seccomp_profile {
+        request.write_seccomp_profile(path.clone());
+    }
     if let Some(digest) = &args.verify_source {
         if !digest.starts_with("sha256:") || digest.len() != 71 {
             bail!(UsageError(format!(

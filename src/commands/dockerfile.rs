@@ -4,7 +4,9 @@
 use slim::pipeline::build::write_report;
 use slim::pipeline::dockerfile_out::write_dockerfile;
 use slim::pipeline::report::{Produced, build_report};
+use slim::pipeline::verified::write_seccomp_profile;
 use slim::pipeline::{Timeline, inspect_and_keep};
+use slim::seccomp::SeccompReport;
 
 use super::Outcome;
 use super::slimming::{from_pipeline, slim_request, with_engine};
@@ -12,7 +14,7 @@ use crate::cli::DockerfileArgs;
 use crate::printer::Printer;
 
 pub async fn run(args: DockerfileArgs, printer: &Printer) -> Outcome {
-    let request = match slim_request(
+    let mut request = match slim_request(
         &args.image,
         args.user.as_deref(),
         args.analysis,
@@ -23,6 +25,9 @@ pub async fn run(args: DockerfileArgs, printer: &Printer) -> Outcome {
         Err(e) => return super::report_error(&e),
     };
     let out = args.out;
+    if args.seccomp_profile {
+        request.write_seccomp_profile(out.join("seccomp.json"));
+    }
     with_engine(printer, async |engine| {
         let mut timeline = Timeline::default();
         let kept = inspect_and_keep(&engine, &request, printer, &mut timeline)
@@ -52,8 +57,18 @@ pub async fn run(args: DockerfileArgs, printer: &Printer) -> Outcome {
                 request.source_text
             ));
         }
+        let seccomp = match &request.seccomp_profile {
+            Some(path) => {
+                let profile = write_seccomp_profile(&kept, path, printer, &mut timeline)
+                    .await
+                    .map_err(from_pipeline)?;
+                Some(SeccompReport::unverified(path, profile))
+            }
+            None => None,
+        };
         let produced = Produced::Dockerfile { path: &dockerfile };
-        let report = build_report(&kept, &request, produced, None, timeline.stages);
+        let mut report = build_report(&kept, &request, produced, None, timeline.stages);
+        report.seccomp = seccomp;
         let json = write_report(&report, &request.report).map_err(from_pipeline)?;
         printer.note(&format!(
             "wrote {} and its side files; build it with: docker build {}",

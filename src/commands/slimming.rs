@@ -67,11 +67,13 @@ pub fn slim_request(
             cap_ptrace: analysis.cap_ptrace,
             allow_failure: analysis.allow_failure,
             sensor: analyze::locate_sensor()?,
+            all_syscalls: false,
         },
         controls: keep_controls(keep)?,
         report,
         verify_source: None,
         switch_shim: analyze::locate_switch_shim(),
+        seccomp_profile: None,
     })
 }
 

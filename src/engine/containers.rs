@@ -32,6 +32,10 @@ pub struct ContainerSpec {
     pub cap_add: Vec<String>,
     /// no network at all
     pub no_network: bool,
+    /// `--security-opt` values, e.g. `seccomp=<profile JSON>`
+    pub security_opt: Vec<String>,
+    /// share this container's network namespace (`--network container:ID`)
+    pub network_of: Option<String>,
 }
 
 impl ContainerSpec {
@@ -48,7 +52,12 @@ impl ContainerSpec {
                 port_bindings: (!self.published_ports.is_empty())
                     .then(|| loopback_port_bindings(&self.published_ports)),
                 cap_add: (!self.cap_add.is_empty()).then_some(self.cap_add),
-                network_mode: self.no_network.then(|| "none".to_string()),
+                network_mode: match (self.no_network, self.network_of) {
+                    (true, _) => Some("none".to_string()),
+                    (false, Some(id)) => Some(format!("container:{id}")),
+                    (false, None) => None,
+                },
+                security_opt: (!self.security_opt.is_empty()).then_some(self.security_opt),
                 ..Default::default()
             }),
             ..Default::default()

@@ -1,12 +1,13 @@
 //! `slim build` as a composition of the stages: [docker build] → inspect → analyze →
-//! resolve → rebuild → load (or write a file) → verify → [Dockerfile] → [push] → report.
+//! resolve → rebuild → load (or write a file) → [seccomp profile] → verify → [Dockerfile]
+//! → [push] → [SBOM] → report.
 
 use crate::archive::WrittenImage;
 use crate::engine::Engine;
 use crate::image::ImageSpec;
 use crate::report::{BuildReport, human_bytes};
 use crate::sbom;
-use crate::verify::{self, Verification};
+use crate::verify::Verification;
 
 use super::display::{Display, Timeline};
 use super::dockerfile_out::{context_of, write_dockerfile};
@@ -14,9 +15,10 @@ use super::error::PipelineError;
 use super::kept::{inspect, keep, short_id};
 use super::output::{check_output_file, check_output_name, load, load_temporary, push, write_file};
 use super::rebuilt::{Rebuilt, rebuild};
-use super::report::{Produced, build_report, verdict};
+use super::report::{Produced, build_report};
 use super::request::{BuildPlan, OutputTarget, SlimRequest};
 use super::source::build_source;
+use super::verified::{verify_slim_image, write_seccomp_profile};
 
 /// What a build made.
 pub struct Built {
@@ -87,36 +89,22 @@ pub async fn build(
         .await?;
     let (loaded, written) =
         place(engine, plan, &rebuilt, &output_name, display, &mut timeline).await?;
-    let verification = if plan.verify {
-        let verification = timeline
-            .stage(
-                display,
-                "verify",
-                async |progress| {
-                    let options = verify::VerifyOptions {
-                        ports: &kept.source.tcp_ports(),
-                        timeout: request.analysis.timeout,
-                        sensor: &request.analysis.sensor,
-                        judge: &plan.judge,
-                    };
-                    verify::verify(
-                        engine,
-                        &loaded.id,
-                        &request.source_text,
-                        &kept.analysis,
-                        &options,
-                        progress,
-                    )
-                    .await
-                    .map_err(PipelineError::from)
-                },
-                verdict,
-            )
-            .await?;
-        Some(verification)
-    } else {
-        None
+    let profile = match &request.seccomp_profile {
+        Some(path) => Some(write_seccomp_profile(&kept, path, display, &mut timeline).await?),
+        None => None,
     };
+    let checked = verify_slim_image(
+        engine,
+        request,
+        plan,
+        &kept,
+        &loaded,
+        profile,
+        display,
+        &mut timeline,
+    )
+    .await?;
+    let verification = checked.verification;
     if let Some(dockerfile) = &plan.dockerfile_out {
         also_write_dockerfile(&kept, request, plan, dockerfile, display)?;
     }
@@ -164,6 +152,7 @@ pub async fn build(
         report.output.digest = pinned.split_once('@').map(|(_, d)| d.to_string());
     }
     report.pinned = pinned;
+    report.seccomp = checked.seccomp;
     if let Some((path, format)) = &plan.sbom {
         let image = sbom::ImageName {
             reference: report.output.reference.clone(),

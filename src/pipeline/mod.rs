@@ -20,6 +20,7 @@ pub mod rebuilt;
 pub mod report;
 pub mod request;
 pub mod source;
+pub mod verified;
 
 pub use build::{Built, build};
 pub use display::{Display, Hidden, StageHandle, Timeline};

@@ -9,6 +9,7 @@ use crate::compare::{Comparison, ImageFacts};
 use crate::image::ImageSpec;
 use crate::rebuild::{BASE_DIGEST_LABEL, BASE_NAME_LABEL};
 use crate::report::{AnalysisSummary, BuildReport, ImageSummary, StageTime};
+use crate::seccomp::SeccompReport;
 use crate::verify::{Check, Verification};
 
 use super::kept::KeptSet;
@@ -158,6 +159,9 @@ pub fn verdict(verification: &Verification) -> String {
 
 /// What a user can do about a failed verification, from what differed.
 pub fn failure_hints(verification: &Verification, report: &BuildReport) -> Vec<String> {
+    if let Some(hint) = report.seccomp.as_ref().and_then(seccomp_hint) {
+        return vec![hint];
+    }
     let mut hints = Vec::new();
     let exact = |c: &&Check| c.judged_by == "exact";
     // same status and exit codes, different bytes: output that may change between runs
@@ -206,4 +210,26 @@ pub fn failure_hints(verification: &Verification, report: &BuildReport) -> Vec<S
         ));
     }
     hints
+}
+
+/// When the slim image failed under its seccomp profile but passes without it, the profile
+/// is what to fix, and the other hints would mislead (EPERM reads like a permission problem).
+fn seccomp_hint(seccomp: &SeccompReport) -> Option<String> {
+    if seccomp.verified != Some(false) || seccomp.passes_without_profile != Some(true) {
+        return None;
+    }
+    let what = if seccomp.denied.is_empty() {
+        "it needs syscalls the analysis never saw".to_string()
+    } else {
+        format!(
+            "it made {}, which the analysis never saw",
+            seccomp.denied.join(", ")
+        )
+    };
+    Some(format!(
+        "The slim image passes without the seccomp profile {} and fails under it: {what}. \
+         Probe the code paths that make them (--http-probe-cmd, --exec) so the analysis sees \
+         them, or add them to the profile's first \"names\" list yourself.",
+        seccomp.path
+    ))
 }

@@ -27,6 +27,16 @@ pub struct SlimRequest {
     pub verify_source: Option<String>,
     /// slim's stand-in for gosu & co. (`slim-switch`), if it is installed
     pub switch_shim: Option<PathBuf>,
+    /// write a seccomp profile of the syscalls the app made here (`--seccomp-profile`)
+    pub seccomp_profile: Option<PathBuf>,
+}
+
+impl SlimRequest {
+    /// Ask for a seccomp profile at `path`: the analysis then records every syscall.
+    pub fn write_seccomp_profile(&mut self, path: PathBuf) {
+        self.seccomp_profile = Some(path);
+        self.analysis.all_syscalls = true;
+    }
 }
 
 /// What `slim build` does beyond the shared stages.

@@ -1,8 +1,10 @@
 //! The seccomp-bpf filter: stop in the tracer only for file syscalls and the rare calls that
-//! change the caller's user or groups, let everything else run.
+//! change the caller's user or groups, let everything else run; or, to write a seccomp
+//! profile, stop on every syscall once (`all_syscalls`).
 //!
 //! A seccomp stop costs two context switches; plain PTRACE_SYSCALL stops on every
-//! syscall cost far more, so the filter is what keeps tracing affordable.
+//! syscall cost far more (two stops per call), so the filter is what keeps tracing
+//! affordable, and it is still the cheapest way to see every syscall.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +19,8 @@ use super::syscalls::{self, FastPath, SyscallSpec};
 pub const DATA_NATIVE_SYSCALL: u32 = 0;
 /// SECCOMP_RET_DATA of a stop for a syscall of another ABI (e.g. 32-bit `int 0x80`).
 pub const DATA_FOREIGN_ARCH: u32 = 1;
+/// SECCOMP_RET_DATA of a stop that is only there to record the syscall (`all_syscalls`).
+pub const DATA_ANY_SYSCALL: u32 = 2;
 
 /// BPF_LD | BPF_W | BPF_ABS
 const BPF_LD_W_ABS: u16 = 0x20;
@@ -35,8 +39,9 @@ pub enum FilterError {
     UnexpectedLayout,
 }
 
-/// Build the BPF program. Done before fork: the child must not allocate.
-pub fn build() -> Result<BpfProgram, FilterError> {
+/// Build the BPF program. Done before fork: the child must not allocate. With
+/// `all_syscalls`, every other syscall stops too, so the tracer sees each one.
+pub fn build(all_syscalls: bool) -> Result<BpfProgram, FilterError> {
     let mut rules = BTreeMap::new();
     for spec in syscalls::TABLE {
         rules.insert(spec.nr, trace_conditions(spec)?);
@@ -46,9 +51,14 @@ pub fn build() -> Result<BpfProgram, FilterError> {
     for spec in syscalls::CREDENTIAL_TABLE {
         rules.insert(spec.nr, Vec::new());
     }
+    let otherwise = if all_syscalls {
+        SeccompAction::Trace(DATA_ANY_SYSCALL)
+    } else {
+        SeccompAction::Allow
+    };
     let filter = SeccompFilter::new(
         rules,
-        SeccompAction::Allow,
+        otherwise,
         SeccompAction::Trace(DATA_NATIVE_SYSCALL),
         syscalls::TARGET_ARCH,
     )?;
@@ -162,7 +172,7 @@ mod tests {
     const ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
 
     fn decide(nr: i64, args: [u64; 6]) -> u32 {
-        let program = build().expect("filter builds");
+        let program = build(false).expect("filter builds");
         run(&program, nr, syscalls::AUDIT_ARCH, args)
     }
 
@@ -217,8 +227,38 @@ mod tests {
 
     #[test]
     fn foreign_abi_is_traced_not_killed() {
-        let program = build().expect("filter builds");
+        let program = build(false).expect("filter builds");
         let i386 = 3 | 0x4000_0000;
         assert_eq!(run(&program, 5, i386, [0; 6]), TRACE | DATA_FOREIGN_ARCH);
+    }
+
+    #[test]
+    fn all_syscalls_mode_stops_on_everything_and_says_why() {
+        let program = build(true).expect("filter builds");
+        let native = syscalls::AUDIT_ARCH;
+        assert_eq!(
+            run(&program, libc::SYS_read, native, [0; 6]),
+            TRACE | DATA_ANY_SYSCALL
+        );
+        assert_eq!(
+            run(&program, libc::SYS_mmap, native, [0; 6]),
+            TRACE | DATA_ANY_SYSCALL
+        );
+        // file syscalls keep their own stop, decoded as before
+        assert_eq!(
+            run(&program, libc::SYS_openat, native, [0; 6]),
+            TRACE | DATA_NATIVE_SYSCALL
+        );
+        // a fast-pathed fstat still stops, to be counted
+        let empty = libc::AT_EMPTY_PATH as u64;
+        assert_eq!(
+            run(
+                &program,
+                libc::SYS_newfstatat,
+                native,
+                [3, 0x1000, 0x2000, empty, 0, 0]
+            ),
+            TRACE | DATA_ANY_SYSCALL
+        );
     }
 }

@@ -78,6 +78,36 @@ impl Recorder {
         }
     }
 
+    /// Start the set of syscalls seen (empty until the first), so the report says that
+    /// every syscall was watched.
+    pub fn set_all_syscalls(&mut self, on: bool) {
+        if on {
+            self.report
+                .seen_syscalls
+                .get_or_insert_with(Default::default);
+        }
+    }
+
+    /// Note a syscall of the ABI `audit_arch`; only in all-syscalls mode.
+    pub fn record_syscall(&mut self, audit_arch: u32, nr: i64) {
+        if self.report.seen_syscalls.is_none() {
+            return;
+        }
+        let abi = super::syscalls::abi_name(audit_arch);
+        let recorded = match (abi, u32::try_from(nr)) {
+            (Some(abi), Ok(nr)) => self.report.insert_syscall(abi, nr),
+            _ => {
+                self.warn(format!(
+                    "syscall {nr} of unknown ABI {audit_arch:#x} is not in the seccomp profile"
+                ));
+                false
+            }
+        };
+        if recorded {
+            self.dirty = true;
+        }
+    }
+
     pub fn count_syscall(&mut self) {
         self.report.syscalls += 1;
     }

@@ -100,6 +100,10 @@ pub struct TraceReport {
     /// distinct requests to change user or groups, in the order first seen
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_switches: Vec<UserSwitch>,
+    /// every syscall made, by ABI (`x86_64`, `x86`) and number (x32 calls carry bit 30);
+    /// `None` unless the sensor stopped on all syscalls (`--all-syscalls`)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_syscalls: Option<BTreeMap<String, BTreeSet<u32>>>,
 }
 
 impl TraceReport {
@@ -174,6 +178,24 @@ impl TraceReport {
         self.warnings.extend(other.warnings.iter().cloned());
         for switch in &other.user_switches {
             self.add_user_switch(switch.clone());
+        }
+        if let Some(theirs) = &other.seen_syscalls {
+            let ours = self.seen_syscalls.get_or_insert_with(BTreeMap::new);
+            for (abi, numbers) in theirs {
+                ours.entry(abi.clone()).or_default().extend(numbers);
+            }
+        }
+    }
+
+    /// Record that a syscall ran; returns whether it is new.
+    pub fn insert_syscall(&mut self, abi: &str, nr: u32) -> bool {
+        let seen = self.seen_syscalls.get_or_insert_with(BTreeMap::new);
+        match seen.get_mut(abi) {
+            Some(numbers) => numbers.insert(nr),
+            None => {
+                seen.insert(abi.to_string(), BTreeSet::from([nr]));
+                true
+            }
         }
     }
 

@@ -102,6 +102,8 @@ pub struct SyscallArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeccompStop {
     pub data: u32,
+    /// the caller's ABI, as an AUDIT_ARCH_* value
+    pub arch: u32,
     pub call: SyscallArgs,
 }
 
@@ -118,6 +120,7 @@ pub fn read_seccomp_stop(tid: Pid) -> nix::Result<SeccompStop> {
             let seccomp = unsafe { info.u.seccomp };
             Ok(SeccompStop {
                 data: seccomp.ret_data,
+                arch: info.arch,
                 call: SyscallArgs {
                     nr: seccomp.nr as i64,
                     args: seccomp.args,
@@ -128,7 +131,13 @@ pub fn read_seccomp_stop(tid: Pid) -> nix::Result<SeccompStop> {
         _ => {
             let data = nix::sys::ptrace::getevent(tid)? as u32;
             let call = arch::read_syscall(tid)?;
-            Ok(SeccompStop { data, call })
+            // the filter stops a foreign ABI only for this reason, and x86_64 has one
+            let arch = if data == super::filter::DATA_FOREIGN_ARCH {
+                AUDIT_ARCH_I386
+            } else {
+                AUDIT_ARCH
+            };
+            Ok(SeccompStop { data, arch, call })
         }
     }
 }
@@ -187,7 +196,10 @@ mod arch {
 
     /// The seccomp filter's architecture; syscalls of any other ABI are not decoded.
     pub const TARGET_ARCH: seccompiler::TargetArch = seccompiler::TargetArch::x86_64;
+    pub const ABI_NAME: &str = "x86_64";
     pub const AUDIT_ARCH: u32 = 62 | 0x8000_0000 | 0x4000_0000;
+    /// the 32-bit ABI an x86_64 kernel also runs
+    pub const AUDIT_ARCH_I386: u32 = 3 | 0x4000_0000;
 
     const STAT_PATH0: &[(Target, Access)] = &[(path(0), Stat)];
     const STAT_AT: &[(Target, Access)] = &[(path_at(0, 1), Stat)];
@@ -384,7 +396,16 @@ mod arch {
 #[cfg(not(target_arch = "x86_64"))]
 compile_error!("the sensor has a syscall table for x86_64 only; add one in syscalls.rs");
 
-pub use arch::{AUDIT_ARCH, CREDENTIAL_TABLE, TABLE, TARGET_ARCH};
+pub use arch::{AUDIT_ARCH, AUDIT_ARCH_I386, CREDENTIAL_TABLE, TABLE, TARGET_ARCH};
+
+/// The ABI name of an AUDIT_ARCH_* value, as seccomp profiles' architectures know it.
+pub fn abi_name(audit_arch: u32) -> Option<&'static str> {
+    match audit_arch {
+        AUDIT_ARCH => Some(arch::ABI_NAME),
+        AUDIT_ARCH_I386 => Some("x86"),
+        _ => None,
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,8 @@ pub struct TraceOptions {
     pub report_path: PathBuf,
     /// program and its arguments
     pub command: Vec<OsString>,
+    /// stop on every syscall and record which ones ran (for a seccomp profile)
+    pub all_syscalls: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,9 +58,10 @@ pub enum TraceError {
 /// the program's code, 128 + signal if a signal killed it, 127 if it could not start.
 pub fn run(options: &TraceOptions) -> Result<i32, TraceError> {
     // everything that allocates happens before the fork
-    let program = filter::build()?;
+    let program = filter::build(options.all_syscalls)?;
     let command = PreparedCommand::new(&options.command)?;
     let mut recorder = Recorder::new(options.report_path.clone(), command.display().to_vec());
+    recorder.set_all_syscalls(options.all_syscalls);
     // an unwritable report path is found before the program runs, not after
     flush(&mut recorder)?;
     let cwd = std::env::current_dir()
@@ -330,6 +333,10 @@ impl Tracer {
         let Ok(stop) = syscalls::read_seccomp_stop(tid) else {
             return;
         };
+        self.recorder.record_syscall(stop.arch, stop.call.nr);
+        if stop.data == filter::DATA_ANY_SYSCALL {
+            return;
+        }
         if stop.data == filter::DATA_FOREIGN_ARCH {
             if self.tracees.first_foreign_abi_call(tgid) {
                 self.recorder.warn(format!(

@@ -30,13 +30,23 @@ fn analysis(stdout: &[u8]) -> Analysis {
 }
 
 async fn run_verify(engine: &FakeEngine, original: &Analysis) -> Verification {
+    run_verify_with(engine, original, &[], SyscallWatch::Default).await
+}
+
+async fn run_verify_with(
+    engine: &FakeEngine,
+    original: &Analysis,
+    ports: &[u16],
+    syscalls: SyscallWatch<'_>,
+) -> Verification {
     let sensor = tempfile::NamedTempFile::new().unwrap();
     let judge = Judge::default();
     let options = VerifyOptions {
-        ports: &[],
+        ports,
         timeout: Duration::from_secs(30),
         sensor: sensor.path(),
         judge: &judge,
+        syscalls,
     };
     verify(engine, "app.slim:1", "app:1", original, &options, &Silent)
         .await
@@ -79,5 +89,76 @@ async fn different_answers_fail_with_the_slim_output_attached() {
     assert_eq!(verification.failures().count(), 2);
     let output = verification.slim_output.unwrap();
     assert!(output.contains("No module named 'csv'"), "{output}");
+    assert!(engine.live().is_empty());
+}
+
+#[tokio::test]
+async fn under_a_profile_the_ports_are_read_from_a_container_beside_the_app() {
+    let server = Script {
+        runs_until_stopped: true,
+        ..Script::default()
+    };
+    let listening = Script {
+        stdout: b"6379\n".to_vec(),
+        ..Script::default()
+    };
+    let engine = FakeEngine::with(&[("verify", server), ("listening", listening)]);
+    let mut original = analysis(b"");
+    original.mode = ContinueAfter::Probe;
+    original.stopped_by_slim = true;
+    original.execs = vec![crate::analyze::probes::ExecCheck {
+        command: "redis-cli ping".into(),
+        exit_code: 0,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    }];
+    let profile = r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#;
+    let verification =
+        run_verify_with(&engine, &original, &[6379], SyscallWatch::Profile(profile)).await;
+    assert!(verification.passed(), "{:?}", verification.checks);
+    let app = engine.spec_of("verify").unwrap();
+    assert_eq!(app.security_opt, [format!("seccomp={profile}")]);
+    // the sensor cannot run under the app's profile: a container sharing its network does
+    let beside = engine
+        .spec_of("listening")
+        .expect("a listening check beside the app");
+    assert_eq!(beside.network_of.as_deref(), Some("fake-0"));
+    assert!(beside.security_opt.is_empty());
+    assert_eq!(
+        beside.entrypoint.unwrap(),
+        ["/.slim/sensor".to_string(), "listening".to_string()]
+    );
+    assert!(engine.live().is_empty(), "{:?}", engine.live());
+}
+
+#[tokio::test]
+async fn a_recording_run_traces_the_image_command_and_returns_its_syscalls() {
+    let trace = TraceReport {
+        seen_syscalls: Some([("x86_64".to_string(), [0u32, 1, 60].into())].into()),
+        ..TraceReport::default()
+    };
+    let script = Script {
+        stdout: b"items: 5\n".to_vec(),
+        files: [(
+            VERIFY_TRACE_PATH.to_string(),
+            serde_json::to_vec(&trace).unwrap(),
+        )]
+        .into(),
+        ..Script::default()
+    };
+    let engine = FakeEngine::with(&[("verify", script)]);
+    let entrypoint = vec!["/app/run".to_string()];
+    let watch = SyscallWatch::Record {
+        entrypoint: &entrypoint,
+        cmd: &[],
+    };
+    let verification = run_verify_with(&engine, &analysis(b"items: 5\n"), &[], watch).await;
+    assert!(verification.passed());
+    assert_eq!(verification.seen_syscalls, trace.seen_syscalls);
+    let spec = engine.spec_of("verify").unwrap();
+    let argv = spec.entrypoint.unwrap();
+    assert_eq!(argv[..2], ["/.slim/sensor", "trace"]);
+    assert!(argv.contains(&"--all-syscalls".to_string()));
+    assert_eq!(argv.last().unwrap(), "/app/run");
     assert!(engine.live().is_empty());
 }

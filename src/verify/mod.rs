@@ -4,14 +4,15 @@
 
 pub mod judge;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::analyze::inject::{SensorError, sensor_archive};
-use crate::analyze::probes::{self, HttpCheck, ProbeFailure};
-use crate::analyze::run::{container_labels, output_tail};
+use crate::analyze::probes::{self, HttpCheck, ListenCheck, ProbeFailure};
+use crate::analyze::run::{AnalyzeError, container_labels, output_tail, read_trace_file, traced};
 use crate::analyze::{Analysis, ContinueAfter};
 use crate::engine::{ContainerSpec, Containers, EngineError, Logs};
 use crate::probe::HttpProber;
@@ -22,6 +23,8 @@ use judge::{Judge, Verdict};
 const MIN_EXIT_WAIT: Duration = Duration::from_secs(10);
 /// The longest a stopped app's slim twin is watched for staying up.
 const KEEP_RUNNING_CHECK: Duration = Duration::from_secs(10);
+/// Where the sensor writes the syscalls of a [`SyscallWatch::Record`] run.
+const VERIFY_TRACE_PATH: &str = "/.slim/verify-trace.json";
 
 /// One comparison between the original and the slim image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,6 +45,9 @@ pub struct Verification {
     /// the slim container's last output lines, when a check failed
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slim_output: Option<String>,
+    /// the syscalls the slim image made, in a [`SyscallWatch::Record`] run
+    #[serde(skip)]
+    pub seen_syscalls: Option<BTreeMap<String, BTreeSet<u32>>>,
 }
 
 impl Verification {
@@ -61,6 +67,24 @@ pub enum VerifyError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Sensor(#[from] SensorError),
+    #[error("reading the syscalls the slim image made: {0}")]
+    Trace(#[from] AnalyzeError),
+}
+
+/// What the slim image's syscalls meet while it is verified.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum SyscallWatch<'a> {
+    /// the engine's default seccomp profile
+    #[default]
+    Default,
+    /// this seccomp profile (Docker's JSON), as `--security-opt seccomp=` gives it
+    Profile(&'a str),
+    /// the engine's default, with the slim image's own entrypoint and command run under the
+    /// sensor, which records every syscall (to tell what a profile missed)
+    Record {
+        entrypoint: &'a [String],
+        cmd: &'a [String],
+    },
 }
 
 /// How to run the slim image.
@@ -72,6 +96,7 @@ pub struct VerifyOptions<'a> {
     pub sensor: &'a Path,
     /// how answers are compared
     pub judge: &'a Judge,
+    pub syscalls: SyscallWatch<'a>,
 }
 
 /// Run `slim_image` and compare it with `analysis`.
@@ -91,17 +116,35 @@ pub async fn verify(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let body = ContainerSpec {
+    let listening_labels = container_labels("listening", source_name);
+    let mut body = ContainerSpec {
         image: slim_image.to_string(),
         labels: container_labels("verify", source_name),
         published_ports: options.ports.to_vec(),
         ..ContainerSpec::default()
     };
+    let sensor = sensor_archive(options.sensor, &[])?;
+    // Under a profile the sensor may not make its own syscalls in the app's container, so
+    // it looks at the app's sockets from a container beside it.
+    let listen_check = match options.syscalls {
+        SyscallWatch::Profile(profile) => {
+            body.security_opt = vec![format!("seccomp={profile}")];
+            ListenCheck::Beside {
+                image: slim_image,
+                sensor: &sensor,
+                labels: &listening_labels,
+            }
+        }
+        SyscallWatch::Record { entrypoint, cmd } => {
+            body.entrypoint = Some(traced(VERIFY_TRACE_PATH, true, entrypoint.to_vec()));
+            body.cmd = Some(cmd.to_vec());
+            ListenCheck::InContainer
+        }
+        SyscallWatch::Default => ListenCheck::InContainer,
+    };
     progress.step("starting the slim image");
     let run = engine.create_container(body).await?;
-    engine
-        .upload_tar(&run, "/", sensor_archive(options.sensor, &[])?)
-        .await?;
+    engine.upload_tar(&run, "/", sensor.clone()).await?;
     engine.start(&run).await?;
     let started = Instant::now();
     // A command that finished in a second during analysis gets generous, but not endless, time.
@@ -118,7 +161,17 @@ pub async fn verify(
 
     let mut exited_early = None;
     if !http_ports.is_empty() {
-        match probes::wait_for_http(engine, &run, &http_ports, &prober, deadline, progress).await {
+        match probes::wait_for_http(
+            engine,
+            &run,
+            &http_ports,
+            &listen_check,
+            &prober,
+            deadline,
+            progress,
+        )
+        .await
+        {
             Ok(roots) => {
                 let extra: Vec<_> = analysis
                     .http
@@ -153,7 +206,15 @@ pub async fn verify(
     }
     if exited_early.is_none() && !analysis.execs.is_empty() {
         let commands: Vec<String> = analysis.execs.iter().map(|e| e.command.clone()).collect();
-        probes::wait_until_listening(engine, &run, options.ports, deadline, progress).await?;
+        probes::wait_until_listening(
+            engine,
+            &run,
+            options.ports,
+            &listen_check,
+            deadline,
+            progress,
+        )
+        .await?;
         if engine.state(&run).await?.running {
             let slim_execs =
                 probes::run_execs(engine, &run, &commands, &|_, argv| argv, progress).await?;
@@ -236,6 +297,13 @@ pub async fn verify(
         );
         let logs = engine.logs(&run).await?;
         attach_output(&mut verification, &logs);
+    }
+    if matches!(options.syscalls, SyscallWatch::Record { .. }) {
+        // stopped, the sensor writes its final trace (running, the last second may be missing)
+        engine.stop(&run, 10).await?;
+        verification.seen_syscalls = read_trace_file(engine, &run, VERIFY_TRACE_PATH)
+            .await?
+            .and_then(|trace| trace.seen_syscalls);
     }
     engine.remove_container(&run).await?;
     Ok(verification)

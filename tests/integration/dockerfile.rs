@@ -196,3 +196,39 @@ fn users_dockerfile_is_built_slimmed_and_turned_multi_stage() {
         runtime_config("slim-test/users-dockerfile.slim:1")
     );
 }
+
+#[test]
+fn slim_dockerfile_writes_a_seccomp_profile_among_its_side_files() {
+    let source = "slim-test/df-seccomp:1";
+    build_example("python-script", source, DEBIAN);
+    let out = tempfile::tempdir().unwrap();
+    let report = out.path().join("report.json");
+    let output = slim(&[
+        "dockerfile",
+        source,
+        "--out",
+        out.path().to_str().unwrap(),
+        "--seccomp-profile",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_exit(&output, 0);
+    let profile_path = out.path().join("seccomp.json");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["seccomp"]["path"], profile_path.to_str().unwrap());
+    // written, not run: `slim dockerfile` loads no image to verify it under the profile
+    assert_eq!(report["seccomp"]["verified"], serde_json::Value::Null);
+
+    // the built image runs under the profile as the original runs without one
+    let built = "slim-test/df-seccomp-built:1";
+    build_dir_with(out.path(), built, Builder::Classic);
+    let profile = std::fs::read_to_string(&profile_path).unwrap();
+    let (code, stdout, stderr) = run_spec_to_exit(slim::engine::ContainerSpec {
+        image: built.into(),
+        security_opt: vec![format!("seccomp={profile}")],
+        ..Default::default()
+    });
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, run_to_exit(source, None, None).1);
+}

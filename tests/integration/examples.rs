@@ -1,18 +1,27 @@
 //! Every example app, built on the shared Debian fixture and slimmed with its probes: each
-//! probe answer of the slim image must equal the original's, with the app running as non-root.
+//! probe answer of the slim image must equal the original's, with the app running as non-root
+//! under the seccomp profile slim wrote from the trace.
 
 use crate::support::*;
 
-/// Build `examples/NAME` on the Debian fixture, slim it with `args`, and check the result.
+/// Build `examples/NAME` on the Debian fixture, slim it with `args` and a seccomp profile,
+/// and check the result.
 fn slim_example(name: &str, args: &[&str]) -> serde_json::Value {
     let source = format!("slim-test/example-{name}:1");
     build_example(name, &source, DEBIAN);
     let source_id = image_id(&source).unwrap();
-    let mut all = vec![source.as_str()];
+    let profile_dir = tempfile::tempdir().unwrap();
+    let profile = profile_dir.path().join("seccomp.json");
+    let mut all = vec![
+        source.as_str(),
+        "--seccomp-profile",
+        profile.to_str().unwrap(),
+    ];
     all.extend_from_slice(args);
     let (output, report, _dir) = slim_build(&all);
     assert_exit(&output, 0);
     let report = report.expect("report written");
+    assert_seccomp_verified(&report, &profile);
 
     let checks = report["verification"]["checks"]
         .as_array()
@@ -33,6 +42,31 @@ fn slim_example(name: &str, args: &[&str]) -> serde_json::Value {
         "{name}: containers left behind"
     );
     report
+}
+
+/// The slim image passed verification under the profile slim wrote, and the profile denies
+/// with EPERM what the app never did.
+pub fn assert_seccomp_verified(report: &serde_json::Value, path: &std::path::Path) {
+    assert_eq!(
+        report["seccomp"]["verified"], true,
+        "{:#}",
+        report["seccomp"]
+    );
+    let profile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("profile written")).unwrap();
+    assert_eq!(profile["defaultAction"], "SCMP_ACT_ERRNO");
+    assert_eq!(profile["defaultErrnoRet"], 1);
+    let allowed: Vec<&str> = profile["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|rule| rule["action"] == "SCMP_ACT_ALLOW")
+        .flat_map(|rule| rule["names"].as_array().unwrap())
+        .map(|name| name.as_str().unwrap())
+        .collect();
+    for never in ["ptrace", "mount", "bpf", "kexec_load", "init_module"] {
+        assert!(!allowed.contains(&never), "{never} allowed: {allowed:?}");
+    }
 }
 
 /// The names of all checks that were compared.

@@ -36,9 +36,13 @@ fn busybox_script_keeps_only_what_it_uses() {
     let source = "slim-test/shell-script:1";
     build_example("shell-script", source, BUSYBOX);
     let source_id = image_id(source).unwrap();
-    let (output, report, _dir) = slim_build(&[source]);
+    let profile_dir = tempfile::tempdir().unwrap();
+    let profile = profile_dir.path().join("seccomp.json");
+    let (output, report, _dir) =
+        slim_build(&[source, "--seccomp-profile", profile.to_str().unwrap()]);
     assert_exit(&output, 0);
     let report = report.expect("report written");
+    examples::assert_seccomp_verified(&report, &profile);
 
     let (code, stdout, _) = run_to_exit("slim-test/shell-script.slim:1", None, None);
     let (_, original_stdout, _) = run_to_exit(source, None, None);
@@ -97,9 +101,13 @@ fn python_script_is_ten_times_smaller_and_non_root() {
     let source = "slim-test/python-script:1";
     build_example("python-script", source, DEBIAN);
     let source_id = image_id(source).unwrap();
-    let (output, report, _dir) = slim_build(&[source]);
+    let profile_dir = tempfile::tempdir().unwrap();
+    let profile = profile_dir.path().join("seccomp.json");
+    let (output, report, _dir) =
+        slim_build(&[source, "--seccomp-profile", profile.to_str().unwrap()]);
     assert_exit(&output, 0);
     let report = report.expect("report written");
+    examples::assert_seccomp_verified(&report, &profile);
     assert_eq!(
         report["verification"]["checks"].as_array().map(|c| c.len()),
         Some(2),
@@ -122,6 +130,27 @@ fn python_script_is_ten_times_smaller_and_non_root() {
     );
     assert_eq!(id_out.trim(), "65532 65532");
 
+    // Under the profile the script runs as before, and a syscall it never made fails with
+    // EPERM; without the profile that syscall works.
+    let profile_json = std::fs::read_to_string(&profile).unwrap();
+    let under_profile = |cmd: Option<Vec<String>>| {
+        run_spec_to_exit(slim::engine::ContainerSpec {
+            image: slim_image.into(),
+            cmd,
+            security_opt: vec![format!("seccomp={profile_json}")],
+            ..Default::default()
+        })
+    };
+    assert_eq!(under_profile(None).1, original_stdout);
+    assert!(!profile_json.contains("\"getsid\""), "{profile_json}");
+    let getsid = Some(vec![
+        "python3".into(),
+        "-c".into(),
+        "import os\ntry:\n    os.getsid(0)\n    print('allowed')\nexcept OSError as e:\n    print('errno', e.errno)".into(),
+    ]);
+    assert_eq!(under_profile(getsid.clone()).1.trim(), "errno 1");
+    assert_eq!(run_to_exit(slim_image, None, getsid).1.trim(), "allowed");
+
     let (source_size, slim_size) = (
         report["source"]["size"].as_f64().unwrap(),
         report["output"]["size"].as_f64().unwrap(),
@@ -139,9 +168,18 @@ fn nginx_static_site_answers_the_same() {
     let source = "slim-test/nginx-static:1";
     build_example("nginx-static", source, DEBIAN);
     let source_id = image_id(source).unwrap();
-    let (output, report, _dir) = slim_build(&[source, "--http-probe-cmd", "/style.css"]);
+    let profile_dir = tempfile::tempdir().unwrap();
+    let profile = profile_dir.path().join("seccomp.json");
+    let (output, report, _dir) = slim_build(&[
+        source,
+        "--http-probe-cmd",
+        "/style.css",
+        "--seccomp-profile",
+        profile.to_str().unwrap(),
+    ]);
     assert_exit(&output, 0);
     let report = report.expect("report written");
+    examples::assert_seccomp_verified(&report, &profile);
     let checks = report["verification"]["checks"]
         .as_array()
         .expect("verification ran");

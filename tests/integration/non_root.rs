@@ -126,10 +126,18 @@ fn postgresql_with_ssl_runs_as_postgres_and_answers_every_query() {
     let source = "slim-test/example-postgres-ssl:1";
     let slim_image = "slim-test/example-postgres-ssl.slim:1";
     build_example("postgres-ssl", source, DEBIAN);
-    let (output, report, _dir) =
-        slim_build(&[source, "--exec", "psql -tAc 'select count(*) from plants'"]);
+    let profile_dir = tempfile::tempdir().unwrap();
+    let profile = profile_dir.path().join("seccomp.json");
+    let (output, report, _dir) = slim_build(&[
+        source,
+        "--exec",
+        "psql -tAc 'select count(*) from plants'",
+        "--seccomp-profile",
+        profile.to_str().unwrap(),
+    ]);
     assert_exit(&output, 0);
     let report = report.unwrap();
+    crate::examples::assert_seccomp_verified(&report, &profile);
     assert_eq!(report["user_source"], "image");
     assert_ne!(uid_of(report["output"]["user"].as_str().unwrap()), "0");
     // the snake-oil key is read through the ssl-cert group: untouched

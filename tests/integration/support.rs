@@ -160,15 +160,19 @@ pub fn run_to_exit(
     user: Option<&str>,
     cmd: Option<Vec<String>>,
 ) -> (i64, String, String) {
+    run_spec_to_exit(slim::engine::ContainerSpec {
+        image: image.to_string(),
+        user: user.map(str::to_string),
+        cmd,
+        ..Default::default()
+    })
+}
+
+/// Run a container to completion, returning (exit code, stdout, stderr).
+pub fn run_spec_to_exit(spec: slim::engine::ContainerSpec) -> (i64, String, String) {
     let engine = engine();
     runtime().block_on(async {
-        let body = slim::engine::ContainerSpec {
-            image: image.to_string(),
-            user: user.map(str::to_string),
-            cmd,
-            ..Default::default()
-        };
-        let run = engine.create_container(body).await.expect("create");
+        let run = engine.create_container(spec).await.expect("create");
         engine.start(&run).await.expect("start");
         let code = engine.wait_exit(&run).await.expect("wait");
         let logs = engine.logs(&run).await.expect("logs");
