@@ -85,7 +85,9 @@ impl Drop for Running {
 /// (status, body) of every route, once the app answers at all.
 fn answers(image: &str, port: u16, routes: &[Route]) -> Vec<(u16, Vec<u8>)> {
     let running = Running::start(image, port);
-    let prober = HttpProber::new(Duration::from_secs(20));
+    // Generous: a JSP or template compiled on its first request takes long when the
+    // other integration tests share the two cores.
+    let prober = HttpProber::new(Duration::from_secs(90));
     let deadline = Instant::now() + Duration::from_secs(120);
     runtime().block_on(async {
         while prober
