@@ -40,6 +40,12 @@ pub enum Command {
     Lint(LintArgs),
     /// Push an image to a registry with the credentials of your Docker config
     Push(PushArgs),
+    /// Check an image's signatures in its registry (cosign's format) against a public key;
+    /// exit 0 when one verifies, 3 when none does
+    Verify(VerifyArgs),
+    /// Write a new signing key pair in cosign's format (KEY.key sealed with COSIGN_PASSWORD,
+    /// KEY.pub), for --sign-key and for skopeo, podman and cosign
+    GenerateKeyPair(GenerateKeyPairArgs),
     /// Two images side by side: size, layers, files, user, shell, setuid files, package
     /// managers and layer efficiency
     Compare(CompareArgs),
@@ -89,6 +95,32 @@ pub struct PushArgs {
     /// Push under this reference (NAME[:TAG]) instead of the image's own name.
     #[arg(value_name = "REF")]
     pub target: Option<String>,
+
+    /// Sign the pushed manifest digest with this key (see `slim build --sign-key`).
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The image in its registry: NAME[:TAG] (its current digest is checked) or NAME@sha256:….
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// The public key (PEM `PUBLIC KEY`, as `slim generate-key-pair` and cosign write it).
+    #[arg(long, value_name = "PUB")]
+    pub key: PathBuf,
+
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateKeyPairArgs {
+    /// Write PREFIX.key and PREFIX.pub; existing files are never overwritten.
+    #[arg(long, value_name = "PREFIX", default_value = "cosign")]
+    pub output_key_prefix: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -166,6 +198,13 @@ pub struct BuildArgs {
     /// Docker config, and print the pinned reference (NAME@sha256:…) to deploy.
     #[arg(long, value_name = "REF", conflicts_with = "from_report")]
     pub push: Option<String>,
+
+    /// Sign the pushed manifest digest with this key, cosign's way: the signature goes to the
+    /// same repository under the tag `sha256-<hex>.sig`, where cosign, skopeo and podman
+    /// look. KEY is cosign's encrypted key (its password in COSIGN_PASSWORD) or a plain
+    /// PKCS#8 PEM ECDSA P-256 key. Check it with `slim verify IMAGE --key PUB`.
+    #[arg(long, value_name = "KEY", requires = "push")]
+    pub sign_key: Option<PathBuf>,
 
     /// Refuse to run unless the source is this image: its ID or registry digest (sha256:…).
     #[arg(long, value_name = "DIGEST")]

@@ -123,6 +123,9 @@ pub struct BuildReport {
     /// the seccomp profile written (`--seccomp-profile`) and how the slim image fared under it
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<crate::seccomp::SeccompReport>,
+    /// the signature stored for the pushed slim image (`--sign-key`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::sign::Signed>,
 }
 
 impl BuildReport {
@@ -208,6 +211,13 @@ impl BuildReport {
         }
         if let Some(pinned) = &self.pinned {
             let _ = writeln!(out, "{:<14}{pinned}", "pushed");
+        }
+        if let Some(signed) = &self.signature {
+            let _ = writeln!(
+                out,
+                "{:<14}{} (key {})",
+                "signed", signed.stored_at, signed.key
+            );
         }
         if let Some(beyond) = self.beyond_trace() {
             let _ = writeln!(out, "{:<14}{}", "beyond trace", beyond);

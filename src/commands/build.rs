@@ -116,6 +116,7 @@ fn build_plan(args: &BuildArgs) -> Result<(SlimRequest, BuildPlan)> {
             .as_deref()
             .map(super::push::parse_target)
             .transpose()?,
+        sign: super::sign::load_sign_key(args.sign_key.as_deref())?,
         sbom: args.sbom.clone().map(|path| (path, args.sbom_format)),
     };
     Ok((request, plan))

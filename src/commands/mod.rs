@@ -8,6 +8,7 @@ mod from_report;
 mod lint;
 mod profiles;
 mod push;
+mod sign;
 mod slimming;
 
 use std::process::ExitCode;
@@ -48,6 +49,13 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::Lint(args)) => lint::run(args, &Printer::new(false, false)),
         Some(Command::Push(args)) => push::run(args, &Printer::new(false, false)).await,
+        Some(Command::Verify(args)) => {
+            let printer = Printer::new(false, args.json);
+            sign::verify(args, &printer).await
+        }
+        Some(Command::GenerateKeyPair(args)) => {
+            sign::generate_key_pair(args, &Printer::new(false, false))
+        }
         Some(Command::Compare(args)) => {
             let printer = Printer::new(false, args.json);
             compare::compare(args, &printer).await

@@ -15,8 +15,23 @@ pub async fn run(args: PushArgs, printer: &Printer) -> Outcome {
         Ok(target) => target,
         Err(e) => return report_error(&e),
     };
+    let key = match super::sign::load_sign_key(args.sign_key.as_deref()) {
+        Ok(key) => key,
+        Err(e) => return report_error(&e),
+    };
     with_engine(printer, async |engine| {
         let pinned = push(&engine, &args.image, &target, printer).await?;
+        if let Some(key) = &key {
+            let digest = pinned.split_once('@').map_or("", |(_, d)| d);
+            let stage = printer.stage("sign");
+            match slim::pipeline::output::sign_pushed(key, &target, digest).await {
+                Ok(signed) => stage.done(&format!("{} · key {}", signed.stored_at, signed.key)),
+                Err(e) => {
+                    stage.fail();
+                    return Err(e.into());
+                }
+            };
+        }
         printer.result(&pinned);
         Ok(Outcome::Success)
     })

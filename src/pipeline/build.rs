@@ -7,13 +7,16 @@ use crate::engine::Engine;
 use crate::image::ImageSpec;
 use crate::report::{BuildReport, human_bytes};
 use crate::sbom;
+use crate::sign::Signed;
 use crate::verify::Verification;
 
 use super::display::{Display, Timeline};
 use super::dockerfile_out::{context_of, write_dockerfile};
 use super::error::PipelineError;
 use super::kept::{inspect, keep, short_id};
-use super::output::{check_output_file, check_output_name, load, load_temporary, push, write_file};
+use super::output::{
+    check_output_file, check_output_name, load, load_temporary, push, sign_pushed, write_file,
+};
 use super::rebuilt::{Rebuilt, rebuild};
 use super::report::{Produced, build_report};
 use super::request::{BuildPlan, OutputTarget, SlimRequest};
@@ -150,6 +153,18 @@ pub async fn build(
     }
     if let Some(pinned) = &pinned {
         report.output.digest = pinned.split_once('@').map(|(_, d)| d.to_string());
+    }
+    if let (Some(key), Some(target), Some(digest)) = (&plan.sign, &plan.push, &report.output.digest)
+    {
+        let signed = timeline
+            .stage(
+                display,
+                "sign",
+                async |_| sign_pushed(key, target, digest).await,
+                |signed: &Signed| format!("{} · key {}", signed.stored_at, signed.key),
+            )
+            .await?;
+        report.signature = Some(signed);
     }
     report.pinned = pinned;
     report.seccomp = checked.seccomp;

@@ -48,6 +48,12 @@ pub enum PipelineError {
         #[source]
         source: EngineError,
     },
+    #[error("signing {target} (it is pushed, but unsigned)")]
+    Signing {
+        target: String,
+        #[source]
+        source: crate::sign::SignError,
+    },
     #[error("{action}: {message}")]
     Other { action: String, message: String },
 }

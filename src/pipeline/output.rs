@@ -138,3 +138,17 @@ pub async fn push(
         })?;
     Ok(format!("{}@{digest}", target.name))
 }
+
+/// Sign the manifest `digest` pushed as `target` and store the signature beside it.
+pub async fn sign_pushed(
+    key: &crate::sign::PrivateKey,
+    target: &ImageRef,
+    digest: &str,
+) -> Result<crate::sign::Signed, PipelineError> {
+    crate::sign::sign_image(key, &target.to_string(), digest)
+        .await
+        .map_err(|source| PipelineError::Signing {
+            target: target.to_string(),
+            source,
+        })
+}

@@ -56,6 +56,8 @@ pub struct BuildPlan {
     pub from_dockerfile: Option<FromDockerfile>,
     /// push the slim image here after it passed verification
     pub push: Option<ImageRef>,
+    /// sign the pushed manifest with this key (`--sign-key`)
+    pub sign: Option<crate::sign::PrivateKey>,
     /// write an SBOM of the slim image here, in this format
     pub sbom: Option<(PathBuf, crate::sbom::SbomFormat)>,
 }

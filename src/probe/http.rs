@@ -110,13 +110,14 @@ pub struct HttpProber {
 
 impl HttpProber {
     pub fn new(request_timeout: Duration) -> Self {
+        crate::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(request_timeout)
             .user_agent(concat!("slim-probe/", env!("CARGO_PKG_VERSION")))
             .build()
-            // Only fails when a TLS backend cannot initialise; this client has none.
+            // Only fails when the TLS backend cannot initialise; its provider is installed above.
             .unwrap_or_else(|_| reqwest::Client::new());
         HttpProber { client }
     }

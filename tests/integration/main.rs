@@ -14,6 +14,7 @@ mod podman;
 mod registry;
 mod sbom;
 mod sensor;
+mod signing;
 mod support;
 mod verify_modes;
 
