@@ -1,29 +1,24 @@
 //! slim: make container images small and safe.
+//!
+//! What runs without an engine lives in `slim-core` and is re-exported here under the same
+//! names, so `slim::resolve`, `slim::archive` and the rest read as one library.
+
+pub use slim_core::{
+    archive, digest, dockerfile, image, leftovers, lint, owner, rebuild, resolve, safe_path,
+    sensor, survey, switch_shim,
+};
 
 pub mod analyze;
-pub mod archive;
 pub mod collect;
 pub mod compare;
-pub mod digest;
-pub mod dockerfile;
 pub mod engine;
-pub mod image;
-pub mod leftovers;
-pub mod lint;
-pub mod owner;
 pub mod pipeline;
 pub mod probe;
 pub mod progress;
-pub mod rebuild;
 pub mod registry;
 pub mod report;
-pub mod resolve;
-pub mod safe_path;
 pub mod sbom;
 pub mod seccomp;
-pub mod sensor;
 pub mod sign;
-pub mod survey;
-pub mod switch_shim;
 pub mod tls;
 pub mod verify;

@@ -13,7 +13,7 @@ pub const SENSOR_PATH: &str = "/.slim/sensor";
 pub enum SensorError {
     #[error(
         "the sensor executable slim-sensor was not found at {0}\n\
-         It is built together with slim (cargo build --bins); set SLIM_SENSOR to its path if it lives elsewhere."
+         `cargo build` in slim's workspace builds it beside slim; `cargo install --path crates/slim-sensor` installs it beside an installed slim; or set SLIM_SENSOR to its path."
     )]
     Missing(PathBuf),
     #[error("reading the sensor executable {path}: {source}")]

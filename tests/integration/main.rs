@@ -13,7 +13,6 @@ mod non_root;
 mod podman;
 mod registry;
 mod sbom;
-mod sensor;
 mod signing;
 mod support;
 mod verify_modes;

@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
-use slim::archive::json::canonical_json;
-use slim::archive::{FlattenOptions, ImageLocation, ImageSource, RootFs};
+use slim_core::archive::json::canonical_json;
+use slim_core::archive::{FlattenOptions, ImageLocation, ImageSource, RootFs};
 
 fn main() {
     let args: Vec<String> = std::env::args()

@@ -1,13 +1,13 @@
 //! `slim-switch`: put in a slim image in place of gosu, su-exec, runuser, setpriv, chpst and
-//! s6-setuidgid (see `slim::switch_shim`). As root it switches users like the tool would; as
+//! s6-setuidgid (see `slim_core::switch_shim`). As root it switches users like the tool would; as
 //! anyone else it runs the command as it is, since the slim image already starts as the user
 //! the tool was there to switch to.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
 
-use slim::image::user::{parse_group, parse_passwd};
-use slim::switch_shim::{GroupsRule, Invocation, parse};
+use slim_core::image::user::{parse_group, parse_passwd};
+use slim_core::switch_shim::{GroupsRule, Invocation, parse};
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
@@ -68,7 +68,7 @@ fn read(path: &str) -> Option<String> {
 /// The program to run: the command, or the user's shell for su-style calls.
 fn build_command(
     invocation: &Invocation,
-    target: Option<&slim::image::user::PasswdEntry>,
+    target: Option<&slim_core::image::user::PasswdEntry>,
 ) -> Command {
     if invocation.through_shell {
         let shell = target
@@ -87,7 +87,7 @@ fn build_command(
 /// As root: set the groups, the group and the user the tool would have, and HOME.
 fn switch(
     invocation: &Invocation,
-    target: Option<&slim::image::user::PasswdEntry>,
+    target: Option<&slim_core::image::user::PasswdEntry>,
     command: &mut Command,
 ) -> Result<(), String> {
     let Some(wanted) = &invocation.user else {

@@ -5,9 +5,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use slim::sensor::report::{Access, ExecRecord, TraceReport, UserSwitch};
-
-use crate::support::{DEBIAN, fixtures};
+use slim_core::sensor::report::{Access, ExecRecord, TraceReport, UserSwitch};
 
 const SENSOR: &str = env!("CARGO_BIN_EXE_slim-sensor");
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -928,4 +926,34 @@ fn threads_switching_together_are_recorded_once() {
             user_switch(python, "setuid", &[33], 0),
         ]
     );
+}
+
+/// The Debian fixture image the container tests run in (`tests/fixtures/build-bases.sh`
+/// builds it; the top-level integration tests and `tests/run.sh` do so when it is absent).
+const DEBIAN: &str = "slim-fixture/debian:bookworm";
+
+/// Make sure the fixture image exists, building it once if absent; fails loudly without an
+/// engine, never skips.
+fn fixtures() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let present = Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", DEBIAN])
+            .output()
+            .expect("these tests need the docker CLI and a running engine");
+        if present.status.success() {
+            return;
+        }
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/build-bases.sh");
+        let status = Command::new("sh")
+            .arg(&script)
+            .status()
+            .expect("running build-bases.sh");
+        assert!(
+            status.success(),
+            "building the fixture images with {} failed",
+            script.display()
+        );
+    });
 }

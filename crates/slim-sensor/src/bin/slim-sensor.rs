@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use slim::sensor::tracer::{self, TraceOptions};
+use slim_core::sensor::tracer::{self, TraceOptions};
 
 const USAGE: &str = "usage: slim-sensor trace --report PATH [--all-syscalls] -- PROGRAM [ARGS...]\n       slim-sensor pack --request PATH --out DIR\n       slim-sensor listening\n       slim-sensor gather --plan PATH --out DIR";
 /// The sensor itself failed (not the program): the code Docker uses for its own errors.
@@ -47,7 +47,7 @@ fn pack(args: Vec<OsString>) -> ExitCode {
         Ok(paths) => paths,
         Err(problem) => return usage_error(Some(&format!("pack: {problem}"))),
     };
-    finish(slim::resolve::pack::run_pack(Path::new("/"), &request, &out).map(drop))
+    finish(slim_core::resolve::pack::run_pack(Path::new("/"), &request, &out).map(drop))
 }
 
 /// Copy the kept files into a directory, as the slim layer holds them (see `rebuild::gather`).
@@ -57,7 +57,7 @@ fn gather(args: Vec<OsString>) -> ExitCode {
         Err(problem) => return usage_error(Some(&format!("gather: {problem}"))),
     };
     let work = plan.with_file_name("gather-work");
-    finish(slim::rebuild::gather::run_gather(
+    finish(slim_core::rebuild::gather::run_gather(
         Path::new("/"),
         &plan,
         &out,
@@ -95,7 +95,7 @@ fn finish<E: std::fmt::Display>(result: Result<(), E>) -> ExitCode {
 
 /// Print the TCP ports something listens on in this container, one per line.
 fn listening() -> ExitCode {
-    match slim::sensor::listening::listening_ports() {
+    match slim_core::sensor::listening::listening_ports() {
         Ok(ports) => {
             for port in ports {
                 println!("{port}");
