@@ -138,9 +138,22 @@ pub struct ProfilesArgs {
 #[command(next_help_heading = "Build")]
 pub struct BuildArgs {
     /// The image to slim: NAME[:TAG], NAME@sha256:DIGEST or an image ID. Pulled if the engine
-    /// lacks it. With --dockerfile, the name the built image gets.
-    #[arg(value_name = "IMAGE", required_unless_present = "dockerfile")]
-    pub image: Option<String>,
+    /// lacks it. With --dockerfile, the name the built image gets. Several images are built
+    /// as a batch (see --jobs), each with the same flags.
+    #[arg(value_name = "IMAGE", required_unless_present_any = ["dockerfile", "batch"])]
+    pub images: Vec<String>,
+
+    /// Build the images a TOML file lists, each with its own flags: `[[image]]` tables with
+    /// `image = "NAME:TAG"` and any of these flags by their long name
+    /// (`http-probe-cmd = ["/health"]`, `tag = "…"`, `verify = false`), and a `[defaults]`
+    /// table of flags for every image. `jobs = N` at the top sets --jobs.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["images", "dockerfile", "from_report"])]
+    pub batch: Option<PathBuf>,
+
+    /// With several images: how many to build at once. Each build runs one analysis
+    /// container at a time and its own verification.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 
     /// Build the image from this Dockerfile first (through the engine), then slim it.
     #[arg(long, value_name = "PATH")]

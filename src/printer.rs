@@ -182,3 +182,126 @@ impl Display for Printer {
         Printer::warn(self, text);
     }
 }
+
+/// Progress of one build among several running at once: a spinner line per build on a
+/// terminal (its current stage and step), or plain lines prefixed with the build's name.
+pub struct JobDisplay {
+    label: String,
+    style: Style,
+    bar: Option<ProgressBar>,
+    multi: indicatif::MultiProgress,
+}
+
+impl Printer {
+    /// The shared area the builds of a batch draw their lines in.
+    pub fn multi(&self) -> indicatif::MultiProgress {
+        match self.style {
+            Style::Spinner => indicatif::MultiProgress::new(),
+            _ => {
+                indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden())
+            }
+        }
+    }
+
+    /// The display of one build of a batch, named `label`.
+    pub fn job(&self, label: &str, multi: &indicatif::MultiProgress) -> JobDisplay {
+        let bar = (self.style == Style::Spinner).then(|| {
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg:.dim}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(label.to_string());
+            bar.set_message("starting");
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        JobDisplay {
+            label: label.to_string(),
+            style: self.style,
+            bar,
+            multi: multi.clone(),
+        }
+    }
+}
+
+impl JobDisplay {
+    fn line(&self, text: &str) {
+        match self.style {
+            Style::Quiet => {}
+            Style::Spinner => {
+                let _ = self.multi.println(format!("{} {text}", self.label));
+            }
+            Style::Plain => eprintln!("[{}] {text}", self.label),
+        }
+    }
+
+    /// The build ended; `summary` says how.
+    pub fn finish(&self, summary: &str) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.line(summary);
+    }
+}
+
+/// One stage of one build of a batch.
+pub struct JobStage<'a> {
+    job: &'a JobDisplay,
+    name: String,
+    started: Instant,
+}
+
+impl Progress for JobStage<'_> {
+    fn step(&self, message: &str) {
+        if let Some(bar) = &self.job.bar {
+            bar.set_message(format!("{}: {message}", self.name));
+        }
+    }
+}
+
+impl StageHandle for JobStage<'_> {
+    fn done(self: Box<Self>, summary: &str) -> Duration {
+        let took = self.started.elapsed();
+        if self.job.style == Style::Plain {
+            let line = format!("✓ {} ({:.1}s) {summary}", self.name, took.as_secs_f64());
+            self.job.line(line.trim_end());
+        }
+        took
+    }
+
+    fn fail(self: Box<Self>) {
+        let took = self.started.elapsed();
+        self.job
+            .line(&format!("✗ {} ({:.1}s)", self.name, took.as_secs_f64()));
+    }
+}
+
+impl Display for JobDisplay {
+    fn stage(&self, name: &str) -> Box<dyn StageHandle + '_> {
+        if let Some(bar) = &self.bar {
+            bar.set_message(name.to_string());
+        }
+        Box::new(JobStage {
+            job: self,
+            name: name.to_string(),
+            started: Instant::now(),
+        })
+    }
+
+    fn note(&self, text: &str) {
+        self.line(text);
+    }
+
+    fn warn(&self, text: &str) {
+        // warnings show even with --quiet, like the printer's
+        match self.style {
+            Style::Quiet | Style::Plain => eprintln!("[{}] warning: {text}", self.label),
+            Style::Spinner => {
+                let _ = self
+                    .multi
+                    .println(format!("{} warning: {text}", self.label));
+            }
+        }
+    }
+}

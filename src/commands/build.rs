@@ -21,6 +21,9 @@ pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
     if let Some(report) = args.from_report.clone() {
         return super::from_report::run(args, report, printer).await;
     }
+    if args.batch.is_some() || args.images.len() > 1 {
+        return super::batch::run(args, printer).await;
+    }
     let (request, plan) = match build_plan(&args) {
         Ok(parsed) => parsed,
         Err(e) => return report_error(&e),
@@ -54,9 +57,9 @@ pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
 }
 
 /// Every flag of `slim build` checked and turned into the request and the plan.
-fn build_plan(args: &BuildArgs) -> Result<(SlimRequest, BuildPlan)> {
+pub fn build_plan(args: &BuildArgs) -> Result<(SlimRequest, BuildPlan)> {
     let from_dockerfile = from_dockerfile(args);
-    let image = match (&args.image, &from_dockerfile) {
+    let image = match (args.images.first(), &from_dockerfile) {
         (Some(image), _) => image.clone(),
         (None, Some(from)) => default_name(from),
         (None, None) => bail!(UsageError(

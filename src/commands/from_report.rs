@@ -40,6 +40,11 @@ struct RecordedSource {
 }
 
 pub async fn run(args: BuildArgs, report: PathBuf, printer: &Printer) -> Outcome {
+    if args.images.len() > 1 {
+        return report_error(
+            &UsageError("--from-report rebuilds one image; give one SOURCE".into()).into(),
+        );
+    }
     match rebuild_from(&args, &report, printer).await {
         Ok(outcome) => outcome,
         Err(e) => report_error(&e),
@@ -51,7 +56,7 @@ async fn rebuild_from(
     report_path: &PathBuf,
     printer: &Printer,
 ) -> Result<Outcome> {
-    let source_text = args.image.clone().unwrap_or_default();
+    let source_text = args.images.first().cloned().unwrap_or_default();
     let Some(location) = image_file(&source_text).map_err(|e| UsageError(e.to_string()))? else {
         bail!(UsageError(format!(
             "--from-report rebuilds from an image file (docker-archive:PATH, oci:DIR, oci-archive:PATH), not {source_text:?}"

@@ -1,5 +1,6 @@
 //! One module per subcommand; this one runs them and turns outcomes into exit codes.
 
+mod batch;
 mod build;
 mod clean;
 mod compare;

@@ -200,7 +200,14 @@ fn users_dockerfile_is_built_slimmed_and_turned_multi_stage() {
 #[test]
 fn slim_dockerfile_writes_a_seccomp_profile_among_its_side_files() {
     let source = "slim-test/df-seccomp:1";
-    build_example("python-script", source, DEBIAN);
+    build_example("python-script", "slim-test/df-seccomp-base:1", DEBIAN);
+    // An image of its own: another test pushes the python-script image to a registry it
+    // then stops, and a shared image would be pinned to that registry's digest.
+    build_dockerfile(
+        source,
+        "FROM slim-test/df-seccomp-base:1\nLABEL dev.slim.test=df-seccomp\n",
+        &[],
+    );
     let out = tempfile::tempdir().unwrap();
     let report = out.path().join("report.json");
     let output = slim(&[

@@ -2,6 +2,7 @@
 //! run the slim images.
 
 mod archive;
+mod batch;
 mod beyond_trace;
 mod compare;
 mod dockerfile;
