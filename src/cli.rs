@@ -24,6 +24,12 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    /// Talk to the engine of this Docker context (`docker context ls`), like `docker
+    /// --context`. Without it: DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH),
+    /// then DOCKER_CONTEXT, then the Docker config's current context, then the local socket.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub docker_context: Option<String>,
+
     #[command(flatten)]
     pub build: BuildArgs,
 }

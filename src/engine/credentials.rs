@@ -42,12 +42,17 @@ struct HelperAnswer {
     secret: String,
 }
 
+/// `$DOCKER_CONFIG`, else `~/.docker`: where the docker CLI keeps its config and contexts.
+pub fn docker_config_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker"))
+}
+
 /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
 pub fn docker_config_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join("config.json"));
-    }
-    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
+    docker_config_dir().map(|dir| dir.join("config.json"))
 }
 
 /// The registry host of a reference: the first component when it looks like a host

@@ -3,15 +3,16 @@ use thiserror::Error;
 /// Failures talking to the container engine, phrased for the person running slim.
 #[derive(Debug, Error)]
 pub enum EngineError {
-    #[error(
-        "cannot reach the container engine at {host}: {source}\n\
-         Is the Docker daemon running and may this user use it? Set DOCKER_HOST to use another engine."
-    )]
+    #[error("cannot reach the container engine at {host}: {source}\n{hint}")]
     Unreachable {
         host: String,
+        /// what to check, for the kind of connection tried
+        hint: String,
         #[source]
         source: bollard::errors::Error,
     },
+    #[error(transparent)]
+    Endpoint(#[from] super::endpoint::EndpointError),
     #[error("image {reference} is not in the engine and pulling it failed: {message}")]
     PullFailed { reference: String, message: String },
     #[error("{action}: {message}")]

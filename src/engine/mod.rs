@@ -6,6 +6,7 @@
 mod buildkit;
 mod containers;
 pub mod credentials;
+pub mod endpoint;
 mod error;
 mod images;
 mod operations;
@@ -33,8 +34,6 @@ pub const SOURCE_LABEL: &str = "dev.slim.source";
 /// Label unique to one slim process, to find containers whose creation raced an interrupt.
 pub const RUN_LABEL: &str = "dev.slim.run";
 
-const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
-
 /// A connection to the engine plus the list of containers slim must remove before it exits.
 #[derive(Clone)]
 pub struct Engine {
@@ -49,19 +48,83 @@ pub struct Engine {
     temporary_images: Arc<Mutex<Vec<String>>>,
 }
 
+enum OpenError {
+    Unsupported(String),
+    Bollard(bollard::errors::Error),
+}
+
+/// A client for `endpoint`: unix socket, plain TCP, or TLS with the endpoint's certificates.
+fn open(endpoint: &endpoint::Endpoint) -> Result<Docker, OpenError> {
+    const TIMEOUT_SECONDS: u64 = 120;
+    let host = endpoint.host.as_str();
+    let version = bollard::API_DEFAULT_VERSION;
+    if host.starts_with("ssh://") {
+        return Err(OpenError::Unsupported(format!(
+            "{host}: slim does not speak ssh to engines yet; forward the engine's socket \
+             (`ssh -nNT -L /tmp/engine.sock:/var/run/docker.sock HOST`) and set \
+             DOCKER_HOST=unix:///tmp/engine.sock"
+        )));
+    }
+    let docker = match (&endpoint.tls, host) {
+        (Some(tls), _) => {
+            crate::tls::install_crypto_provider();
+            Docker::connect_with_ssl(host, &tls.key, &tls.cert, &tls.ca, TIMEOUT_SECONDS, version)
+        }
+        (None, h) if h.starts_with("unix://") => {
+            Docker::connect_with_unix(h, TIMEOUT_SECONDS, version)
+        }
+        (None, h) if h.starts_with("tcp://") || h.starts_with("http://") => {
+            Docker::connect_with_http(h, TIMEOUT_SECONDS, version)
+        }
+        (None, h) => {
+            return Err(OpenError::Unsupported(format!(
+                "{h:?} is not an engine address slim knows (unix://PATH, tcp://HOST:PORT)"
+            )));
+        }
+    };
+    docker.map_err(OpenError::Bollard)
+}
+
 impl Engine {
-    /// Connect through `DOCKER_HOST` (or the default socket), agree on an API version both sides
-    /// speak, and check the engine answers.
+    /// Connect to the engine the environment names (see [`endpoint`]: a context, `DOCKER_HOST`
+    /// with TLS settings, or the local socket), agree on an API version both sides speak, and
+    /// check the engine answers.
     pub async fn connect() -> Result<Engine, EngineError> {
-        let host = std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| DEFAULT_HOST.to_string());
+        let endpoint = endpoint::resolve(&endpoint::Environment::of_process())
+            .map_err(EngineError::Endpoint)?;
+        let host = match &endpoint.context {
+            Some(context) => format!("{} (context {context})", endpoint.host),
+            None => endpoint.host.clone(),
+        };
+        let hint = match &endpoint.tls {
+            Some(tls) => format!(
+                "It is reached with TLS: {} must have signed the engine's certificate, and the \
+                 engine must accept {} (with {}).",
+                tls.ca.display(),
+                tls.cert.display(),
+                tls.key.display()
+            ),
+            None => "Is the Docker daemon running and may this user use it? Set DOCKER_HOST, \
+                     DOCKER_CONTEXT or --docker-context to use another engine."
+                .to_string(),
+        };
         let unreachable = |source| EngineError::Unreachable {
             host: host.clone(),
+            hint: hint.clone(),
             source,
         };
-        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
+        let docker = open(&endpoint).map_err(|e| match e {
+            OpenError::Unsupported(message) => {
+                EngineError::Endpoint(endpoint::EndpointError::BadContext {
+                    name: endpoint
+                        .context
+                        .clone()
+                        .unwrap_or_else(|| "DOCKER_HOST".into()),
+                    reason: message,
+                })
+            }
+            OpenError::Bollard(source) => unreachable(source),
+        })?;
         // Requests go out with bollard's newest version until negotiated; older engines refuse those.
         let docker = docker.negotiate_version().await.map_err(unreachable)?;
         docker.ping().await.map_err(unreachable)?;

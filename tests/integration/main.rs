@@ -13,6 +13,7 @@ mod lint;
 mod non_root;
 mod podman;
 mod registry;
+mod remote_engine;
 mod sbom;
 mod signing;
 mod support;

@@ -1,0 +1,310 @@
+//! The engine reached the ways the docker CLI reaches it: TCP with TLS and client
+//! certificates (stunnel in front of the engine's socket, requiring a certificate from the
+//! test's CA), and a Docker context that names that endpoint.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+
+use crate::support::*;
+
+/// A TLS endpoint for the engine on 127.0.0.1, with its own CA, server and client certs.
+struct TlsEngine {
+    port: u16,
+    /// ca.pem, cert.pem, key.pem: what a client needs (DOCKER_CERT_PATH)
+    client_dir: PathBuf,
+    dir: tempfile::TempDir,
+    stunnel: Child,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        text(&output.stderr)
+    );
+}
+
+/// A P-256 key and certificate `name`, signed by `ca` (self-signed when `ca` is None).
+fn certificate(dir: &Path, name: &str, subject: &str, ca: Option<&str>, extensions: &str) {
+    let key = format!("{name}-key.pem");
+    let cert = format!("{name}.pem");
+    match ca {
+        None => openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                &key,
+                "-out",
+                &cert,
+                "-days",
+                "2",
+                "-subj",
+                subject,
+            ],
+        ),
+        Some(ca) => {
+            let csr = format!("{name}.csr");
+            let ext = format!("{name}.ext");
+            std::fs::write(dir.join(&ext), extensions).unwrap();
+            openssl(
+                dir,
+                &[
+                    "req",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-keyout",
+                    &key,
+                    "-out",
+                    &csr,
+                    "-subj",
+                    subject,
+                ],
+            );
+            openssl(
+                dir,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &csr,
+                    "-CA",
+                    &format!("{ca}.pem"),
+                    "-CAkey",
+                    &format!("{ca}-key.pem"),
+                    "-CAcreateserial",
+                    "-out",
+                    &cert,
+                    "-days",
+                    "2",
+                    "-extfile",
+                    &ext,
+                ],
+            );
+        }
+    }
+}
+
+/// A directory laid out as DOCKER_CERT_PATH: `ca.pem`, `cert.pem`, `key.pem`.
+fn cert_dir(dir: &Path, name: &str, ca: &str, client: &str) -> PathBuf {
+    let out = dir.join(name);
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(dir.join(format!("{ca}.pem")), out.join("ca.pem")).unwrap();
+    std::fs::copy(dir.join(format!("{client}.pem")), out.join("cert.pem")).unwrap();
+    std::fs::copy(dir.join(format!("{client}-key.pem")), out.join("key.pem")).unwrap();
+    out
+}
+
+impl TlsEngine {
+    fn start() -> TlsEngine {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        certificate(path, "ca", "/CN=slim test CA", None, "");
+        certificate(
+            path,
+            "server",
+            "/CN=127.0.0.1",
+            Some("ca"),
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        );
+        certificate(
+            path,
+            "client",
+            "/CN=slim",
+            Some("ca"),
+            "extendedKeyUsage=clientAuth\n",
+        );
+        let client_dir = cert_dir(path, "client-certs", "ca", "client");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = path.join("stunnel.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "foreground = yes\npid =\n[engine]\naccept = 127.0.0.1:{port}\n\
+                 connect = /var/run/docker.sock\ncert = {dir}/server.pem\nkey = {dir}/server-key.pem\n\
+                 CAfile = {dir}/ca.pem\nverifyChain = yes\nrequireCert = yes\n",
+                dir = path.display()
+            ),
+        )
+        .unwrap();
+        let stunnel = Command::new("stunnel")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("these tests need stunnel (Debian's stunnel4); tests/run.sh installs it");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return TlsEngine {
+                    port,
+                    client_dir,
+                    dir,
+                    stunnel,
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("stunnel did not listen on port {port}");
+    }
+
+    fn host(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for TlsEngine {
+    fn drop(&mut self) {
+        let _ = self.stunnel.kill();
+        let _ = self.stunnel.wait();
+    }
+}
+
+fn slim_with_env(env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_slim"));
+    command
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("DOCKER_TLS_VERIFY");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.args(args).output().unwrap()
+}
+
+#[test]
+fn builds_through_a_tls_endpoint_and_a_docker_context_and_says_what_is_wrong() {
+    let engine = TlsEngine::start();
+    build_dockerfile(
+        "slim-test/remote-app:1",
+        &format!("FROM {BUSYBOX}\nCMD [\"/bin/echo\", \"hello over TLS\"]\n"),
+        &[],
+    );
+    let host = engine.host();
+    let certs = engine.client_dir.to_str().unwrap();
+    let tls = [
+        ("DOCKER_HOST", host.as_str()),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", certs),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let output = slim_with_env(
+        &tls,
+        &[
+            "build",
+            "slim-test/remote-app:1",
+            "--force",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&output, 0);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let checks = report["verification"]["checks"]
+        .as_array()
+        .expect("verified");
+    assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
+
+    // the same endpoint as a Docker context, made by the docker CLI in its own store
+    let config = dir.path().join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let created = Command::new("docker")
+        .env("DOCKER_CONFIG", &config)
+        .args([
+            "context",
+            "create",
+            "slim-tls",
+            "--docker",
+            &format!("host={host},ca={certs}/ca.pem,cert={certs}/cert.pem,key={certs}/key.pem"),
+        ])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let config = config.to_str().unwrap();
+    let output = slim_with_env(
+        &[("DOCKER_CONFIG", config)],
+        &[
+            "--docker-context",
+            "slim-tls",
+            "build",
+            "slim-test/remote-app:1",
+            "--force",
+            "--report",
+            dir.path().join("r2.json").to_str().unwrap(),
+        ],
+    );
+    assert_exit(&output, 0);
+    let listed = slim_with_env(
+        &[("DOCKER_CONFIG", config), ("DOCKER_CONTEXT", "slim-tls")],
+        &["images"],
+    );
+    assert_exit(&listed, 0);
+    assert!(
+        text(&listed.stdout).contains("slim-test/remote-app:1"),
+        "{}",
+        text(&listed.stdout)
+    );
+
+    // a client certificate of another CA: refused, and the message says where to look
+    certificate(engine.dir.path(), "other-ca", "/CN=other CA", None, "");
+    certificate(
+        engine.dir.path(),
+        "intruder",
+        "/CN=intruder",
+        Some("other-ca"),
+        "extendedKeyUsage=clientAuth\n",
+    );
+    let wrong = cert_dir(engine.dir.path(), "wrong-client", "ca", "intruder");
+    let output = slim_with_env(
+        &[
+            ("DOCKER_HOST", host.as_str()),
+            ("DOCKER_TLS_VERIFY", "1"),
+            ("DOCKER_CERT_PATH", wrong.to_str().unwrap()),
+        ],
+        &["images"],
+    );
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot reach the container engine") && stderr.contains("reached with TLS"),
+        "{stderr}"
+    );
+
+    // nothing listening, and a context that does not exist
+    let output = slim_with_env(&[("DOCKER_HOST", "tcp://127.0.0.1:1")], &["images"]);
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("Connection refused"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = slim_with_env(
+        &[("DOCKER_CONFIG", config)],
+        &["--docker-context", "nope", "images"],
+    );
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("no Docker context \"nope\""),
+        "{}",
+        text(&output.stderr)
+    );
+}
