@@ -9,7 +9,7 @@ pub enum EngineError {
         /// what to check, for the kind of connection tried
         hint: String,
         #[source]
-        source: bollard::errors::Error,
+        source: Box<bollard::errors::Error>,
     },
     #[error(transparent)]
     Endpoint(#[from] super::endpoint::EndpointError),

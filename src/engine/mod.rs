@@ -111,7 +111,7 @@ impl Engine {
         let unreachable = |source| EngineError::Unreachable {
             host: host.clone(),
             hint: hint.clone(),
-            source,
+            source: Box::new(source),
         };
         let docker = open(&endpoint).map_err(|e| match e {
             OpenError::Unsupported(message) => {
