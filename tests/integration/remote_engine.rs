@@ -151,14 +151,16 @@ impl TlsEngine {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("these tests need stunnel (Debian's stunnel4); tests/run.sh installs it");
+        // owned from here: dropped (stunnel killed and waited for) on every path
+        let engine = TlsEngine {
+            port,
+            client_dir,
+            dir,
+            stunnel,
+        };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return TlsEngine {
-                    port,
-                    client_dir,
-                    dir,
-                    stunnel,
-                };
+                return engine;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
