@@ -5,14 +5,6 @@ use std::process::Command;
 
 use crate::support::*;
 
-fn small_app(tag: &str, greeting: &str) {
-    build_dockerfile(
-        tag,
-        &format!("FROM {BUSYBOX}\nCMD [\"/bin/echo\", \"{greeting}\"]\n"),
-        &[],
-    );
-}
-
 fn remove_image(reference: &str) {
     let _ = Command::new("docker")
         .args(["image", "rm", reference])
@@ -25,8 +17,8 @@ fn read_json(path: &std::path::Path) -> serde_json::Value {
 
 #[test]
 fn images_on_the_command_line_build_like_one_by_one_and_a_failure_sets_the_exit_code() {
-    small_app("slim-test/batch-one:1", "one");
-    small_app("slim-test/batch-two:1", "two");
+    echo_app("slim-test/batch-one:1", "one");
+    echo_app("slim-test/batch-two:1", "two");
     // one by one first, to know the IDs a batch must give
     let mut single_ids = Vec::new();
     for source in ["slim-test/batch-one:1", "slim-test/batch-two:1"] {

@@ -28,14 +28,6 @@ fn slim_with_login(
     (output, config)
 }
 
-fn small_app(tag: &str) {
-    build_dockerfile(
-        tag,
-        &format!("FROM {BUSYBOX}\nCMD [\"/bin/echo\", \"hello from the registry\"]\n"),
-        &[],
-    );
-}
-
 /// Drop a local name without touching the image (it has other names).
 fn untag(reference: &str) {
     let _ = Command::new("docker")
@@ -46,7 +38,7 @@ fn untag(reference: &str) {
 #[test]
 fn push_the_slim_image_and_pull_the_source_without_auth() {
     let registry = LocalRegistry::start(None);
-    small_app("slim-test/registry-app:1");
+    echo_app("slim-test/registry-app:1", "hello from the registry");
     let source = registry.reference("registry-app:1");
     push_to("slim-test/registry-app:1", &source);
     untag(&source);
@@ -97,7 +89,7 @@ fn push_the_slim_image_and_pull_the_source_without_auth() {
 fn authenticated_registry_push_pull_and_wrong_password() {
     let hash = bcrypt::hash("s3cret", 4).unwrap();
     let registry = LocalRegistry::start(Some(&format!("slim:{hash}\n")));
-    small_app("slim-test/private-app:1");
+    echo_app("slim-test/private-app:1", "hello from the registry");
     let source = registry.reference("private-app:1");
 
     // slim push with the right credentials
@@ -163,7 +155,7 @@ fn authenticated_registry_push_pull_and_wrong_password() {
 
 #[test]
 fn verify_source_refuses_another_image() {
-    small_app("slim-test/verify-source:1");
+    echo_app("slim-test/verify-source:1", "hello from the registry");
     let id = image_id("slim-test/verify-source:1").unwrap();
     let wrong = format!("sha256:{}", "0".repeat(64));
     let (output, _, _dir) = slim_build(&["slim-test/verify-source:1", "--verify-source", &wrong]);

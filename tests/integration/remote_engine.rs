@@ -194,11 +194,7 @@ fn slim_with_env(env: &[(&str, &str)], args: &[&str]) -> Output {
 #[test]
 fn builds_through_a_tls_endpoint_and_a_docker_context_and_says_what_is_wrong() {
     let engine = TlsEngine::start();
-    build_dockerfile(
-        "slim-test/remote-app:1",
-        &format!("FROM {BUSYBOX}\nCMD [\"/bin/echo\", \"hello over TLS\"]\n"),
-        &[],
-    );
+    echo_app("slim-test/remote-app:1", "hello over TLS");
     let host = engine.host();
     let certs = engine.client_dir.to_str().unwrap();
     let tls = [

@@ -52,11 +52,7 @@ fn slims_own_image_slims_an_app_as_a_non_root_user() {
     build_self_image(slim_image);
     assert_eq!(runtime_config(slim_image)["User"], "65532:65532");
 
-    build_dockerfile(
-        "slim-test/self-app:1",
-        &format!("FROM {BUSYBOX}\nCMD [\"/bin/echo\", \"slimmed by slim's own image\"]\n"),
-        &[],
-    );
+    echo_app("slim-test/self-app:1", "slimmed by slim's own image");
     let socket_group = std::os::unix::fs::MetadataExt::gid(
         &std::fs::metadata("/var/run/docker.sock").expect("the engine's socket"),
     );

@@ -41,17 +41,9 @@ fn slim_with_password(password: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn small_app(tag: &str, greeting: &str) {
-    build_dockerfile(
-        tag,
-        &format!("FROM {BUSYBOX}\nCMD [\"/bin/echo\", \"{greeting}\"]\n"),
-        &[],
-    );
-}
-
 /// Point `reference` at another image, as a later push of the same tag does.
 fn move_tag(reference: &str) {
-    small_app("slim-test/signing-other:1", "someone else's image");
+    echo_app("slim-test/signing-other:1", "someone else's image");
     push_to("slim-test/signing-other:1", reference);
 }
 
@@ -87,7 +79,7 @@ fn slim_signs_the_pushed_slim_image_and_cosign_verifies_it() {
     );
     assert_exit(&again, 2);
 
-    small_app("slim-test/signing-app:1", "signed hello");
+    echo_app("slim-test/signing-app:1", "signed hello");
     let target = registry.reference("signing-app:1");
     let report_path = dir.path().join("report.json");
     let output = slim_with_password(
@@ -215,7 +207,7 @@ fn slim_verifies_what_cosign_signed_and_signs_with_cosigns_key() {
     assert!(made.status.success(), "{}", text(&made.stderr));
     let (key, public) = (dir.path().join("cosign.key"), dir.path().join("cosign.pub"));
 
-    small_app("slim-test/cosigned-app:1", "cosigned hello");
+    echo_app("slim-test/cosigned-app:1", "cosigned hello");
     let target = registry.reference("cosigned-app:1");
     let pinned = push_to("slim-test/cosigned-app:1", &target);
     let pinned = format!("{}@{pinned}", registry.reference("cosigned-app"));
@@ -248,7 +240,7 @@ fn slim_verifies_what_cosign_signed_and_signs_with_cosigns_key() {
     assert_exit(&output, 0);
 
     // slim opens cosign's encrypted key: a wrong password stops it before anything is pushed
-    small_app("slim-test/cosigned-app:2", "second hello");
+    echo_app("slim-test/cosigned-app:2", "second hello");
     let second = registry.reference("cosigned-app:2");
     let refused = slim_with_password(
         "wrong",
@@ -327,7 +319,7 @@ fn signing_and_verifying_use_the_docker_login_of_a_private_registry() {
     );
     let (key, public) = (dir.path().join("k.key"), dir.path().join("k.pub"));
 
-    small_app("slim-test/private-signed:1", "private hello");
+    echo_app("slim-test/private-signed:1", "private hello");
     let target = registry.reference("private-signed:1");
     let output = run(
         &login("s3cret"),

@@ -90,6 +90,15 @@ pub fn build_context(dir: &Path, tag: &str, args: &BTreeMap<String, String>) {
         .unwrap_or_else(|e| panic!("building {tag} from {}: {e}", dir.display()));
 }
 
+/// A busybox image whose command prints `greeting`: the smallest app there is.
+pub fn echo_app(tag: &str, greeting: &str) {
+    build_dockerfile(
+        tag,
+        &format!("FROM {BUSYBOX}\nCMD [\"/bin/echo\", \"{greeting}\"]\n"),
+        &[],
+    );
+}
+
 /// Build an image from Dockerfile text and extra files.
 pub fn build_dockerfile(tag: &str, dockerfile: &str, files: &[(&str, &[u8], u32)]) {
     let dir = tempfile::tempdir().expect("tempdir");
