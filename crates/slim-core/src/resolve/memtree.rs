@@ -1,7 +1,7 @@
 //! An in-memory [`FileTree`] for tests: build a small image file system in a few lines.
 //!
 //! ```
-//! use slim::resolve::MemTree;
+//! use slim_core::resolve::MemTree;
 //! let tree = MemTree::new()
 //!     .file("/etc/passwd", 0o644, b"root:x:0:0::/root:/bin/sh\n".to_vec())
 //!     .symlink("/lib", "usr/lib")
