@@ -1,5 +1,5 @@
 //! slim as an image (the Dockerfile at the top of the repository), run beside the engine's
-//! socket, slims an app; and the CI examples are valid YAML.
+//! socket, slims an example with an HTTP probe; and the CI examples are valid YAML.
 
 use std::path::Path;
 use std::process::Command;
@@ -46,31 +46,35 @@ fn build_self_image(tag: &str) {
 }
 
 #[test]
-fn slims_own_image_slims_an_app_as_a_non_root_user() {
+fn slims_own_image_slims_an_example_as_a_non_root_user() {
     fixtures();
     let slim_image = "slim-test/slim-self:1";
     build_self_image(slim_image);
     assert_eq!(runtime_config(slim_image)["User"], "65532:65532");
 
-    echo_app("slim-test/self-app:1", "slimmed by slim's own image");
+    // the nginx example, as an image of its own (see batch.rs for why)
+    let source = "slim-test/self-nginx:1";
+    build_example("nginx-static", "slim-test/self-nginx-base:1", DEBIAN);
+    build_dockerfile(
+        source,
+        "FROM slim-test/self-nginx-base:1\nLABEL dev.slim.test=self-image\n",
+        &[],
+    );
     let socket_group = std::os::unix::fs::MetadataExt::gid(
         &std::fs::metadata("/var/run/docker.sock").expect("the engine's socket"),
     );
+    // slim's user (65532) writes its report into a directory of the test
+    let out = tempfile::tempdir().unwrap();
+    let open = std::os::unix::fs::PermissionsExt::from_mode(0o777);
+    std::fs::set_permissions(out.path(), open).unwrap();
     let output = Command::new("docker")
         .args(["run", "--rm", "--network", "host", "--group-add"])
         .arg(socket_group.to_string())
-        .args([
-            "-v",
-            "/var/run/docker.sock:/var/run/docker.sock",
-            slim_image,
-        ])
-        .args([
-            "build",
-            "slim-test/self-app:1",
-            "--tag",
-            "slim-test/self-app.slim:1",
-            "--force",
-        ])
+        .args(["-v", "/var/run/docker.sock:/var/run/docker.sock", "-v"])
+        .arg(format!("{}:/out", out.path().display()))
+        .arg(slim_image)
+        .args(["build", source, "--http-probe-cmd", "/style.css", "--force"])
+        .args(["--report", "/out/report.json"])
         .output()
         .unwrap();
     assert!(
@@ -79,16 +83,21 @@ fn slims_own_image_slims_an_app_as_a_non_root_user() {
         text(&output.stdout),
         text(&output.stderr)
     );
-    assert!(
-        text(&output.stdout).contains("PASS"),
-        "{}",
-        text(&output.stdout)
-    );
-    assert_eq!(
-        run_to_exit("slim-test/self-app.slim:1", None, None).1,
-        "slimmed by slim's own image\n"
-    );
-    assert!(leftover_containers("slim-test/self-app:1").is_empty());
+    let report = std::fs::read(out.path().join("report.json")).expect("report written");
+    let report: serde_json::Value = serde_json::from_slice(&report).unwrap();
+    let checks = report["verification"]["checks"]
+        .as_array()
+        .expect("verified");
+    assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
+    let probed = |c: &serde_json::Value| {
+        c["name"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/style.css")
+    };
+    assert!(checks.iter().any(probed), "the probe ran: {checks:?}");
+    assert_ne!(report["output"]["user"], "0", "{}", report["output"]);
+    assert!(leftover_containers(source).is_empty());
 }
 
 #[test]
