@@ -20,9 +20,11 @@ use crate::printer::Printer;
 /// Whether a flag was given.
 type Given = fn(&BuildArgs) -> bool;
 
-/// Flags that name one output; with several images each needs its own, in a batch file.
-const ONE_IMAGE_FLAGS: [(&str, Given); 7] = [
+/// Flags that belong to one image (its output, its source); with several images each needs its
+/// own, in a batch file.
+const ONE_IMAGE_FLAGS: [(&str, Given); 8] = [
     ("--tag", |a| a.tag.is_some()),
+    ("--dockerfile", |a| a.dockerfile.is_some()),
     ("--push", |a| a.push.is_some()),
     ("--dockerfile-out", |a| a.dockerfile_out.is_some()),
     ("--sbom", |a| a.sbom.is_some()),
@@ -143,7 +145,7 @@ fn plan_jobs(args: &BuildArgs, scratch: &Path) -> Result<(Vec<Job>, usize)> {
         None => {
             if let Some((flag, _)) = ONE_IMAGE_FLAGS.iter().find(|(_, given)| given(args)) {
                 bail!(UsageError(format!(
-                    "{flag} names the output of one image; with several images give each its own in a --batch file"
+                    "{flag} belongs to one image; with several images give each its own in a --batch file"
                 )));
             }
             let entries = args
