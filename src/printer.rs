@@ -39,16 +39,7 @@ impl Printer {
     /// Start a stage; progress messages go to it until it is finished.
     pub fn stage(&self, name: &str) -> Stage {
         let bar = match self.style {
-            Style::Spinner => {
-                let bar = ProgressBar::new_spinner();
-                bar.set_style(
-                    ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg:.dim}")
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                );
-                bar.set_prefix(name.to_string());
-                bar.enable_steady_tick(Duration::from_millis(100));
-                Some(bar)
-            }
+            Style::Spinner => Some(spinner(ProgressBar::new_spinner(), name)),
             Style::Plain => {
                 eprintln!("==> {name}");
                 None
@@ -102,6 +93,28 @@ impl Printer {
     }
 }
 
+/// `bar` as every spinner of slim looks: a spinner, `prefix` in bold, the message dimmed.
+fn spinner(bar: ProgressBar, prefix: &str) -> ProgressBar {
+    bar.set_style(
+        ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg:.dim}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_prefix(prefix.to_string());
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+/// "✓ analyze (1.2s) 12 path(s) touched…": a stage that ended well.
+fn done_line(stage: &str, took: Duration, summary: &str) -> String {
+    let line = format!("✓ {stage} ({:.1}s) {summary}", took.as_secs_f64());
+    line.trim_end().to_string()
+}
+
+/// "✗ analyze (1.2s)": a stage that failed.
+fn failed_line(stage: &str, took: Duration) -> String {
+    format!("✗ {stage} ({:.1}s)", took.as_secs_f64())
+}
+
 /// A running stage; reports its time when finished.
 pub struct Stage {
     name: String,
@@ -119,8 +132,7 @@ impl Stage {
             bar.finish_and_clear();
         }
         if self.style != Style::Quiet {
-            let line = format!("✓ {} ({:.1}s) {summary}", self.name, elapsed.as_secs_f64());
-            eprintln!("{}", line.trim_end());
+            eprintln!("{}", done_line(&self.name, elapsed, summary));
         }
         elapsed
     }
@@ -130,14 +142,11 @@ impl Stage {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+        let elapsed = self.started.elapsed();
         if self.style != Style::Quiet {
-            eprintln!(
-                "✗ {} ({:.1}s)",
-                self.name,
-                self.started.elapsed().as_secs_f64()
-            );
+            eprintln!("{}", failed_line(&self.name, elapsed));
         }
-        self.started.elapsed()
+        elapsed
     }
 }
 
@@ -206,14 +215,8 @@ impl Printer {
     /// The display of one build of a batch, named `label`.
     pub fn job(&self, label: &str, multi: &indicatif::MultiProgress) -> JobDisplay {
         let bar = (self.style == Style::Spinner).then(|| {
-            let bar = multi.add(ProgressBar::new_spinner());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg:.dim}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.set_prefix(label.to_string());
+            let bar = spinner(multi.add(ProgressBar::new_spinner()), label);
             bar.set_message("starting");
-            bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
         JobDisplay {
@@ -264,16 +267,14 @@ impl StageHandle for JobStage<'_> {
     fn done(self: Box<Self>, summary: &str) -> Duration {
         let took = self.started.elapsed();
         if self.job.style == Style::Plain {
-            let line = format!("✓ {} ({:.1}s) {summary}", self.name, took.as_secs_f64());
-            self.job.line(line.trim_end());
+            self.job.line(&done_line(&self.name, took, summary));
         }
         took
     }
 
     fn fail(self: Box<Self>) {
-        let took = self.started.elapsed();
         self.job
-            .line(&format!("✗ {} ({:.1}s)", self.name, took.as_secs_f64()));
+            .line(&failed_line(&self.name, self.started.elapsed()));
     }
 }
 
