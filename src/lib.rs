@@ -12,6 +12,7 @@ pub mod analyze;
 pub mod collect;
 pub mod compare;
 pub mod engine;
+pub mod error_chain;
 pub mod pipeline;
 pub mod probe;
 pub mod progress;

@@ -152,15 +152,7 @@ impl Registry {
                 "the registry refused access; log in with `docker login {}` (slim reads the same Docker config)",
                 self.host
             ),
-            OciDistributionError::RequestError(e) => {
-                let mut text = e.to_string();
-                let mut source = std::error::Error::source(e);
-                while let Some(cause) = source {
-                    text.push_str(&format!(": {cause}"));
-                    source = cause.source();
-                }
-                text
-            }
+            OciDistributionError::RequestError(e) => crate::error_chain::one_line(e),
             other => other.to_string(),
         };
         RegistryError::Request { action, message }

@@ -162,18 +162,7 @@ fn classify(error: reqwest::Error) -> ProbeError {
         }
         source = e.source();
     }
-    ProbeError::NotReady(describe_chain(&error))
-}
-
-fn describe_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
+    ProbeError::NotReady(crate::error_chain::one_line(&error))
 }
 
 #[cfg(test)]
