@@ -77,12 +77,16 @@ impl Registry {
             .map_err(|e| self.error(format!("resolving {reference}"), e))
     }
 
-    /// The manifest `reference` names, as stored, or `None` when the registry has none.
-    pub async fn manifest(&self, reference: &Reference) -> Result<Option<Vec<u8>>, RegistryError> {
-        let accepted = [crate::sign::attachment::MANIFEST_MEDIA_TYPE];
+    /// The manifest `reference` names, as stored, in one of the `accepted` media types, or
+    /// `None` when the registry has none.
+    pub async fn manifest(
+        &self,
+        reference: &Reference,
+        accepted: &[&str],
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
         match self
             .client
-            .pull_manifest_raw(reference, &self.auth, &accepted)
+            .pull_manifest_raw(reference, &self.auth, accepted)
             .await
         {
             Ok((bytes, _)) => Ok(Some(bytes.to_vec())),

@@ -79,7 +79,9 @@ pub async fn sign_image(key: &PrivateKey, target: &str, digest: &str) -> Result<
     let payload = payload::simple_signing(&identity, digest);
     let signature = key.sign(&payload);
     let at = signature_reference(&target, digest)?;
-    let existing = registry.manifest(&at).await?;
+    let existing = registry
+        .manifest(&at, &[attachment::MANIFEST_MEDIA_TYPE])
+        .await?;
     let manifest = attachment::with_signature(existing.as_deref(), &payload, &signature)
         .map_err(|reason| SignError::Invalid(format!("the signatures stored at {at}: {reason}")))?;
     let payload_digest = crate::digest::Digest::of_bytes(&payload).to_string();
@@ -116,7 +118,10 @@ pub async fn verify_image(key: &PublicKey, image: &str) -> Result<Verdict, SignE
         verified: Vec::new(),
         refused: Vec::new(),
     };
-    let Some(manifest) = registry.manifest(&at).await? else {
+    let Some(manifest) = registry
+        .manifest(&at, &[attachment::MANIFEST_MEDIA_TYPE])
+        .await?
+    else {
         return Ok(verdict);
     };
     let layers = attachment::signature_layers(&manifest)
