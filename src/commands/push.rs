@@ -25,7 +25,7 @@ pub async fn run(args: PushArgs, printer: &Printer) -> Outcome {
             let digest = pinned.split_once('@').map_or("", |(_, d)| d);
             let stage = printer.stage("sign");
             match slim::pipeline::output::sign_pushed(key, &target, digest).await {
-                Ok(signed) => stage.done(&format!("{} · key {}", signed.stored_at, signed.key)),
+                Ok(signed) => stage.done(&signed.summary()),
                 Err(e) => {
                     stage.fail();
                     return Err(e.into());

@@ -161,7 +161,7 @@ pub async fn build(
                 display,
                 "sign",
                 async |_| sign_pushed(key, target, digest).await,
-                |signed: &Signed| format!("{} · key {}", signed.stored_at, signed.key),
+                Signed::summary,
             )
             .await?;
         report.signature = Some(signed);

@@ -33,6 +33,13 @@ pub struct Signed {
     pub key: String,
 }
 
+impl Signed {
+    /// "REPO:sha256-….sig · key SHA256:…", the line a sign stage ends with.
+    pub fn summary(&self) -> String {
+        format!("{} · key {}", self.stored_at, self.key)
+    }
+}
+
 /// What checking an image's signatures found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
