@@ -47,7 +47,8 @@ struct RunSummary {
     image: String,
     /// `built`, `verify-failed` or `failed`
     outcome: &'static str,
-    exit_code: u8,
+    #[serde(serialize_with = "as_exit_code")]
+    exit_code: Outcome,
     seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     output: Option<String>,
@@ -69,8 +70,14 @@ struct RunSummary {
 struct BatchReport {
     slim_version: &'static str,
     jobs: usize,
-    exit_code: u8,
+    #[serde(serialize_with = "as_exit_code")]
+    exit_code: Outcome,
     runs: Vec<RunSummary>,
+}
+
+/// An outcome as the number the process exits with.
+fn as_exit_code<S: serde::Serializer>(outcome: &Outcome, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u8(*outcome as u8)
 }
 
 pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
@@ -114,7 +121,7 @@ pub async fn run(args: BuildArgs, printer: &Printer) -> Outcome {
         let report = BatchReport {
             slim_version: env!("CARGO_PKG_VERSION"),
             jobs: parallel,
-            exit_code: worst as u8,
+            exit_code: worst,
             runs,
         };
         let json = serde_json::to_string_pretty(&report).expect("the batch report serializes");
@@ -304,7 +311,7 @@ fn summarize(
     let mut run = RunSummary {
         image: label.to_string(),
         outcome: "failed",
-        exit_code: Outcome::Failure as u8,
+        exit_code: Outcome::Failure,
         seconds: (took.as_secs_f64() * 10.0).round() / 10.0,
         output: None,
         size_before: None,
@@ -315,18 +322,14 @@ fn summarize(
     };
     match result {
         Ok(built) => {
-            let verify = match &built.report.verification {
-                None => "skipped",
-                Some(v) if v.passed() => "passed",
-                Some(_) => "failed",
-            };
-            let failed = verify == "failed";
-            run.outcome = if failed { "verify-failed" } else { "built" };
-            run.exit_code = if failed {
-                Outcome::VerifyFailed
-            } else {
-                Outcome::Success
-            } as u8;
+            let (verify, outcome, exit_code) =
+                match (&built.report.verification, built.failed_verification()) {
+                    (None, _) => ("skipped", "built", Outcome::Success),
+                    (Some(_), None) => ("passed", "built", Outcome::Success),
+                    (Some(_), Some(_)) => ("failed", "verify-failed", Outcome::VerifyFailed),
+                };
+            run.outcome = outcome;
+            run.exit_code = exit_code;
             run.output = Some(built.report.output.reference.clone());
             run.size_before = Some(built.report.source.size);
             run.size_after = Some(built.report.output.size);
@@ -336,7 +339,7 @@ fn summarize(
         Err(e) => {
             let error = from_pipeline(e);
             if error.downcast_ref::<UsageError>().is_some() {
-                run.exit_code = Outcome::Usage as u8;
+                run.exit_code = Outcome::Usage;
             }
             run.error = Some(format!("{error:#}"));
         }
@@ -362,20 +365,16 @@ impl RunSummary {
     }
 }
 
-/// The worst exit code: a failed build over a failed verification over success.
-fn worst_outcome(codes: impl Iterator<Item = u8>) -> Outcome {
-    let rank = |code: u8| match code {
-        0 => 0,
-        3 => 1,
-        2 => 2,
-        _ => 3,
+/// The worst outcome: a failed build over a refused one over a failed verification over
+/// success.
+fn worst_outcome(outcomes: impl Iterator<Item = Outcome>) -> Outcome {
+    let rank = |outcome: &Outcome| match outcome {
+        Outcome::Success => 0,
+        Outcome::VerifyFailed => 1,
+        Outcome::Usage => 2,
+        Outcome::Failure | Outcome::Interrupted => 3,
     };
-    match codes.max_by_key(|c| rank(*c)) {
-        Some(1) => Outcome::Failure,
-        Some(2) => Outcome::Usage,
-        Some(3) => Outcome::VerifyFailed,
-        _ => Outcome::Success,
-    }
+    outcomes.max_by_key(rank).unwrap_or(Outcome::Success)
 }
 
 fn table(runs: &[RunSummary]) -> String {
@@ -500,9 +499,16 @@ mod tests {
 
     #[test]
     fn the_worst_run_decides_the_exit_code() {
-        assert_eq!(worst_outcome([0, 0].into_iter()), Outcome::Success);
-        assert_eq!(worst_outcome([0, 3].into_iter()), Outcome::VerifyFailed);
-        assert_eq!(worst_outcome([3, 1, 0].into_iter()), Outcome::Failure);
-        assert_eq!(worst_outcome(std::iter::empty()), Outcome::Success);
+        use Outcome::{Failure, Success, VerifyFailed};
+        assert_eq!(worst_outcome([Success, Success].into_iter()), Success);
+        assert_eq!(
+            worst_outcome([Success, VerifyFailed].into_iter()),
+            VerifyFailed
+        );
+        assert_eq!(
+            worst_outcome([VerifyFailed, Failure, Success].into_iter()),
+            Failure
+        );
+        assert_eq!(worst_outcome(std::iter::empty()), Success);
     }
 }
