@@ -53,6 +53,9 @@ pub enum EndpointError {
     NoSuchContext { name: String, meta: String },
     #[error("the Docker context {name:?} cannot be read: {reason}")]
     BadContext { name: String, reason: String },
+    /// an address slim cannot speak to (from DOCKER_HOST or a context)
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// What the process environment says, read once so the decision is a pure function.

@@ -115,13 +115,7 @@ impl Engine {
         };
         let docker = open(&endpoint).map_err(|e| match e {
             OpenError::Unsupported(message) => {
-                EngineError::Endpoint(endpoint::EndpointError::BadContext {
-                    name: endpoint
-                        .context
-                        .clone()
-                        .unwrap_or_else(|| "DOCKER_HOST".into()),
-                    reason: message,
-                })
+                EngineError::Endpoint(endpoint::EndpointError::Unsupported(message))
             }
             OpenError::Bollard(source) => unreachable(source),
         })?;
