@@ -33,69 +33,45 @@ fn openssl(dir: &Path, args: &[&str]) {
 fn certificate(dir: &Path, name: &str, subject: &str, ca: Option<&str>, extensions: &str) {
     let key = format!("{name}-key.pem");
     let cert = format!("{name}.pem");
+    let csr = format!("{name}.csr");
+    // a new key with a self-signed certificate, or with a request for `ca` to sign
+    let mut request = vec![
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+    ];
+    request.extend(["-nodes", "-keyout", &key, "-subj", subject]);
     match ca {
-        None => openssl(
+        None => request.extend(["-x509", "-days", "2", "-out", &cert]),
+        Some(_) => request.extend(["-out", &csr]),
+    }
+    openssl(dir, &request);
+    if let Some(ca) = ca {
+        let ext = format!("{name}.ext");
+        std::fs::write(dir.join(&ext), extensions).unwrap();
+        let (ca_cert, ca_key) = (format!("{ca}.pem"), format!("{ca}-key.pem"));
+        openssl(
             dir,
             &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                &key,
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_cert,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
                 "-out",
                 &cert,
                 "-days",
                 "2",
-                "-subj",
-                subject,
+                "-extfile",
+                &ext,
             ],
-        ),
-        Some(ca) => {
-            let csr = format!("{name}.csr");
-            let ext = format!("{name}.ext");
-            std::fs::write(dir.join(&ext), extensions).unwrap();
-            openssl(
-                dir,
-                &[
-                    "req",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-keyout",
-                    &key,
-                    "-out",
-                    &csr,
-                    "-subj",
-                    subject,
-                ],
-            );
-            openssl(
-                dir,
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    &csr,
-                    "-CA",
-                    &format!("{ca}.pem"),
-                    "-CAkey",
-                    &format!("{ca}-key.pem"),
-                    "-CAcreateserial",
-                    "-out",
-                    &cert,
-                    "-days",
-                    "2",
-                    "-extfile",
-                    &ext,
-                ],
-            );
-        }
+        );
     }
 }
 
