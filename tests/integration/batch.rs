@@ -1,15 +1,7 @@
 //! Several images in one `slim build`: the images equal one-by-one builds (same IDs), the
 //! summary and the batch report name every run, and the exit code is the worst run's.
 
-use std::process::Command;
-
 use crate::support::*;
-
-fn remove_image(reference: &str) {
-    let _ = Command::new("docker")
-        .args(["image", "rm", reference])
-        .output();
-}
 
 fn read_json(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).expect("report written")).unwrap()

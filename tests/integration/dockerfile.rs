@@ -83,6 +83,8 @@ fn python_script_dockerfile_builds_the_same_image() {
         );
         assert_eq!(code, 0, "{stderr}");
         assert_eq!(stdout, original);
+        // pinned to this run's registry: a new image every run
+        remove_image(&format!("slim-test/df-python-script-built:{tag}"));
     }
     lint_clean(&dir);
 }
@@ -96,6 +98,8 @@ fn nginx_dockerfile_builds_the_same_image() {
             crate::fetch_page(&format!("slim-test/df-nginx-static-built:{tag}")),
             page
         );
+        // pinned to this run's registry: a new image every run
+        remove_image(&format!("slim-test/df-nginx-static-built:{tag}"));
     }
     lint_clean(&dir);
 }

@@ -101,6 +101,8 @@ fn saved_image_in_oci_and_docker_archive_out_and_rebuilt_without_an_engine() {
         run_to_exit(&loaded_name, None, None).1,
         run_to_exit(image, None, None).1
     );
+    // its base label names this run's temporary file: a new image every run
+    remove_image(&loaded_name);
     // an existing output file is not replaced silently
     let again = slim(&[
         "build",

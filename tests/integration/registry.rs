@@ -28,20 +28,13 @@ fn slim_with_login(
     (output, config)
 }
 
-/// Drop a local name without touching the image (it has other names).
-fn untag(reference: &str) {
-    let _ = Command::new("docker")
-        .args(["image", "rm", reference])
-        .output();
-}
-
 #[test]
 fn push_the_slim_image_and_pull_the_source_without_auth() {
     let registry = LocalRegistry::start(None);
     echo_app("slim-test/registry-app:1", "hello from the registry");
     let source = registry.reference("registry-app:1");
     push_to("slim-test/registry-app:1", &source);
-    untag(&source);
+    remove_image(&source);
 
     let target = registry.reference("registry-app-slim:1");
     let dir = tempfile::tempdir().unwrap();
@@ -73,7 +66,7 @@ fn push_the_slim_image_and_pull_the_source_without_auth() {
     assert!(text(&output.stdout).contains(&pinned));
 
     // Pull what was pushed by its digest, and run it.
-    untag(&target);
+    remove_image(&target);
     let pulled = Command::new("docker")
         .args(["pull", &pinned])
         .output()
@@ -105,7 +98,7 @@ fn authenticated_registry_push_pull_and_wrong_password() {
     );
 
     // build pulls the private source and pushes the result with the same credentials
-    untag(&source);
+    remove_image(&source);
     let target = registry.reference("private-app-slim:1");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
@@ -143,7 +136,7 @@ fn authenticated_registry_push_pull_and_wrong_password() {
     );
 
     // and so is pulling a private source without any credentials
-    untag(&source);
+    remove_image(&source);
     let (output, _config) = slim_with_login(&registry, "nobody", "nothing", &["build", &source]);
     assert_exit(&output, 1);
     assert!(

@@ -98,6 +98,9 @@ fn slims_own_image_slims_an_example_as_a_non_root_user() {
     assert!(checks.iter().any(probed), "the probe ran: {checks:?}");
     assert_ne!(report["output"]["user"], "0", "{}", report["output"]);
     assert!(leftover_containers(source).is_empty());
+    // both are new on every run (new binaries, a new source label)
+    remove_image("slim-test/self-nginx.slim:1");
+    remove_image(slim_image);
 }
 
 #[test]

@@ -90,6 +90,14 @@ pub fn build_context(dir: &Path, tag: &str, args: &BTreeMap<String, String>) {
         .unwrap_or_else(|e| panic!("building {tag} from {}: {e}", dir.display()));
 }
 
+/// Drop a local name; the image goes with it when that was its last name, so a test that
+/// makes an image with a changing ID does not leave the older ones dangling.
+pub fn remove_image(reference: &str) {
+    let _ = Command::new("docker")
+        .args(["image", "rm", reference])
+        .output();
+}
+
 /// A busybox image whose command prints `greeting`: the smallest app there is.
 pub fn echo_app(tag: &str, greeting: &str) {
     build_dockerfile(
