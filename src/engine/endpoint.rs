@@ -89,20 +89,8 @@ pub fn resolve(env: &Environment) -> Result<Endpoint, EndpointError> {
     if let Some(name) = &env.context_override {
         return from_context(env, name);
     }
-    if let Some(host) = &env.docker_host {
-        let tls = env.tls_verify.then(|| {
-            let dir = env
-                .cert_path
-                .clone()
-                .or_else(|| env.config_dir.clone())
-                .unwrap_or_default();
-            TlsFiles::in_dir(&dir)
-        });
-        return Ok(Endpoint {
-            host: host.clone(),
-            tls,
-            context: None,
-        });
+    if env.docker_host.is_some() {
+        return Ok(host_or_local(env));
     }
     if let Some(name) = &env.docker_context {
         return from_context(env, name);
@@ -110,13 +98,30 @@ pub fn resolve(env: &Environment) -> Result<Endpoint, EndpointError> {
     if let Some(name) = current_context(env) {
         return from_context(env, &name);
     }
-    Ok(local())
+    Ok(host_or_local(env))
 }
 
-fn local() -> Endpoint {
+/// `DOCKER_HOST` (with TLS when `DOCKER_TLS_VERIFY` is set), else the local socket: what the
+/// docker CLI's built-in `default` context means too.
+fn host_or_local(env: &Environment) -> Endpoint {
+    let Some(host) = &env.docker_host else {
+        return Endpoint {
+            host: DEFAULT_HOST.into(),
+            tls: None,
+            context: None,
+        };
+    };
+    let tls = env.tls_verify.then(|| {
+        let dir = env
+            .cert_path
+            .clone()
+            .or_else(|| env.config_dir.clone())
+            .unwrap_or_default();
+        TlsFiles::in_dir(&dir)
+    });
     Endpoint {
-        host: DEFAULT_HOST.into(),
-        tls: None,
+        host: host.clone(),
+        tls,
         context: None,
     }
 }
@@ -149,15 +154,7 @@ struct EndpointMeta {
 
 fn from_context(env: &Environment, name: &str) -> Result<Endpoint, EndpointError> {
     if name == "default" {
-        // the CLI's built-in context: DOCKER_HOST or the local socket
-        return Ok(match &env.docker_host {
-            Some(host) => Endpoint {
-                host: host.clone(),
-                tls: None,
-                context: Some(name.into()),
-            },
-            None => local(),
-        });
+        return Ok(host_or_local(env));
     }
     let store = env.config_dir.clone().unwrap_or_default().join("contexts");
     let id = hex::encode(Sha256::digest(name.as_bytes()));
@@ -230,7 +227,14 @@ mod tests {
             config_dir: Some(config.clone()),
             ..Environment::default()
         };
-        assert_eq!(resolve(&env).unwrap(), local());
+        assert_eq!(
+            resolve(&env).unwrap(),
+            Endpoint {
+                host: DEFAULT_HOST.into(),
+                tls: None,
+                context: None
+            }
+        );
 
         std::fs::write(config.join("config.json"), r#"{"currentContext":"other"}"#).unwrap();
         let current = resolve(&env).unwrap();
@@ -282,5 +286,19 @@ mod tests {
             ..env
         };
         assert_eq!(resolve(&env).unwrap().host, DEFAULT_HOST);
+    }
+
+    #[test]
+    fn the_default_context_is_docker_host_with_its_tls_settings() {
+        let env = Environment {
+            context_override: Some("default".into()),
+            docker_host: Some("tcp://127.0.0.1:2376".into()),
+            tls_verify: true,
+            cert_path: Some("/certs".into()),
+            ..Environment::default()
+        };
+        let endpoint = resolve(&env).unwrap();
+        assert_eq!(endpoint.host, "tcp://127.0.0.1:2376");
+        assert_eq!(endpoint.tls.unwrap().ca, PathBuf::from("/certs/ca.pem"));
     }
 }
