@@ -317,7 +317,7 @@ pub struct OutputArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Analysis")]
 pub struct AnalysisArgs {
-    /// Send `GET /` to every exposed TCP port (published on 127.0.0.1) until the app answers.
+    /// Send `GET /` to every exposed TCP port until the app answers (see --probe-from).
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub http_probe: bool,
 
@@ -347,6 +347,19 @@ pub struct AnalysisArgs {
     /// that switch to another user (gosu, su-exec). Tracing works without it otherwise.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub cap_ptrace: bool,
+
+    /// Where the HTTP probes of the analysis and the verification come from. `inside`: a
+    /// helper container in the app's network namespace, so no port is published and a
+    /// remote or rootless engine works the same. `host`: this machine, through the exposed
+    /// ports published on the engine's 127.0.0.1 (the engine must run on this machine).
+    #[arg(long, value_name = "WHERE", value_enum, default_value_t = ProbeFromChoice::Inside)]
+    pub probe_from: ProbeFromChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProbeFromChoice {
+    Inside,
+    Host,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -49,6 +49,10 @@ pub struct AnalysisSummary {
     pub file_syscalls: u64,
     pub traced_paths: usize,
     pub http_probes: Vec<HttpCheck>,
+    /// where the HTTP probes came from: `inside` the app's network namespace, or the `host`
+    /// through published ports (absent when none were sent)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probed_from: Option<crate::analyze::ProbeFrom>,
     pub exec_probes: Vec<ExecCheck>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sensor_warnings: Vec<String>,
@@ -205,6 +209,15 @@ impl BuildReport {
                 v.checks.len()
             ),
         };
+        if let Some(from) = self.analysis.probed_from {
+            let _ = writeln!(
+                out,
+                "{:<14}{} HTTP request(s) {}",
+                "probes",
+                self.analysis.http_probes.len(),
+                from.describe()
+            );
+        }
         let _ = writeln!(out, "{:<14}{:<34}{}", "verify", "", verdict);
         if let Some(seccomp) = &self.seccomp {
             let _ = writeln!(out, "{:<14}{}", "seccomp", seccomp.summary());
@@ -357,6 +370,7 @@ mod tests {
                     judged_by: "exact".into(),
                 }],
                 slim_output: None,
+                probed_from: None,
                 seen_syscalls: None,
             }),
             ..Default::default()

@@ -82,6 +82,8 @@ pub struct AnalysisOptions {
     pub sensor: std::path::PathBuf,
     /// record every syscall, not only file syscalls (for a seccomp profile)
     pub all_syscalls: bool,
+    /// where the HTTP probes are sent from (the analysis and the verification alike)
+    pub probe_from: super::ProbeFrom,
 }
 
 impl AnalysisOptions {
@@ -124,6 +126,7 @@ mod tests {
             allow_failure: false,
             sensor: "/x".into(),
             all_syscalls: false,
+            probe_from: crate::analyze::ProbeFrom::Inside,
         };
         assert_eq!(options.effective_mode(&[80]), ContinueAfter::Probe);
         assert_eq!(options.effective_mode(&[]), ContinueAfter::Exit);

@@ -1,14 +1,13 @@
 //! Exercising a running container: wait until its ports answer HTTP, send the probe requests,
 //! run the exec commands. Used for the analysis run and again to verify the slim image.
 
-use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::inject::SENSOR_PATH;
-use crate::engine::{ContainerRun, ContainerSpec, Containers, EngineError};
-use crate::probe::{HttpAnswer, HttpProbe, HttpProber, ProbeError};
+use super::vantage::Vantage;
+use crate::engine::{ContainerRun, Containers, EngineError};
+use crate::probe::{HttpAnswer, HttpProbe, ProbeError};
 use crate::progress::Progress;
 
 /// How long the other ports get once one port answered: a port that stays silent that long
@@ -82,37 +81,24 @@ fn uses_shell_syntax(command: &str) -> bool {
 /// Returns one check per port: an answer, or why there was none.
 pub async fn wait_for_http(
     engine: &impl Containers,
-    run: &ContainerRun,
+    vantage: &Vantage,
     ports: &[u16],
-    check: &ListenCheck<'_>,
-    prober: &HttpProber,
     deadline: Instant,
     progress: &dyn Progress,
 ) -> Result<Vec<HttpCheck>, ProbeFailure> {
-    let mut published = Vec::new();
-    for &port in ports {
-        let host_port = engine.host_port(run, port).await?;
-        published.push((port, host_port));
-    }
     let root = HttpProbe::get_root();
     let mut results: Vec<Option<Result<HttpAnswer, ProbeError>>> = vec![None; ports.len()];
     let mut last_error: Vec<Option<ProbeError>> = vec![None; ports.len()];
     let mut silent_while_listening = vec![0u32; ports.len()];
     let mut first_answer: Option<Instant> = None;
     loop {
-        // Through the engine's port proxy a closed connection looks the same whether the app
-        // is not up yet or it is up and refuses HTTP; its listening sockets tell them apart.
-        let listening = listening_ports(engine, run, check).await?;
-        for (i, (port, host_port)) in published.iter().enumerate() {
+        // A closed connection looks the same whether the app is not up yet or it is up and
+        // refuses HTTP; its listening sockets tell them apart.
+        let listening = vantage.listening_ports(engine).await?;
+        for (i, port) in ports.iter().enumerate() {
             if results[i].is_some() {
                 continue;
             }
-            let Some(host_port) = host_port else {
-                results[i] = Some(Err(ProbeError::NotReady(format!(
-                    "port {port} was not published"
-                ))));
-                continue;
-            };
             let is_listening = listening.as_ref().map(|l| l.contains(port));
             if is_listening == Some(false) {
                 last_error[i] = Some(ProbeError::NotReady(format!(
@@ -120,7 +106,7 @@ pub async fn wait_for_http(
                 )));
                 continue;
             }
-            match prober.send(*host_port, &root).await {
+            match vantage.send(engine, *port, &root).await {
                 Ok(answer) => {
                     first_answer.get_or_insert_with(Instant::now);
                     results[i] = Some(Ok(answer));
@@ -129,9 +115,7 @@ pub async fn wait_for_http(
                 Err(e) if is_listening == Some(true) => {
                     silent_while_listening[i] += 1;
                     if silent_while_listening[i] >= SILENT_CLOSES_BEFORE_GIVING_UP {
-                        results[i] = Some(Err(ProbeError::NotHttp(
-                            "the app listens but closes the connection without an answer".into(),
-                        )));
+                        results[i] = Some(Err(silent_listener(*port, e)));
                     } else {
                         last_error[i] = Some(e);
                     }
@@ -154,7 +138,7 @@ pub async fn wait_for_http(
         {
             break;
         }
-        let state = engine.state(run).await?;
+        let state = engine.state(vantage.app()).await?;
         if !state.running {
             return Err(ProbeFailure::AppExited {
                 code: state.exit_code.unwrap_or(-1),
@@ -184,90 +168,34 @@ pub async fn wait_for_http(
         .collect())
 }
 
-/// Where slim runs `slim-sensor listening` to learn which ports the app listens on.
-pub enum ListenCheck<'a> {
-    /// in the app's container (the sensor is injected there)
-    InContainer,
-    /// in a short-lived container of `image` that shares the app container's network
-    /// namespace: for an app under a seccomp profile, which would deny the sensor's calls
-    Beside {
-        image: &'a str,
-        /// the tar of the sensor, as [`sensor_archive`] makes it
-        sensor: &'a [u8],
-        labels: &'a HashMap<String, String>,
-    },
-}
-
-/// TCP ports something listens on in the container, asked of the sensor;
-/// `None` when that cannot be known (no sensor in the container, exec refused).
-pub async fn listening_ports(
-    engine: &impl Containers,
-    run: &ContainerRun,
-    check: &ListenCheck<'_>,
-) -> Result<Option<BTreeSet<u16>>, EngineError> {
-    let argv = vec![SENSOR_PATH.to_string(), "listening".to_string()];
-    let (exit_code, stdout) = match check {
-        ListenCheck::InContainer => match engine.exec(run, &argv, None).await {
-            Ok(output) => (output.exit_code, output.stdout),
-            // The container may have exited between two checks; its state tells the caller.
-            Err(_) => return Ok(None),
-        },
-        ListenCheck::Beside {
-            image,
-            sensor,
-            labels,
-        } => {
-            let spec = ContainerSpec {
-                image: image.to_string(),
-                entrypoint: Some(argv),
-                cmd: Some(Vec::new()),
-                labels: (*labels).clone(),
-                network_of: Some(run.id.clone()),
-                ..ContainerSpec::default()
-            };
-            let beside = engine.create_container(spec).await?;
-            let outcome = listen_beside(engine, &beside, sensor).await;
-            engine.remove_container(&beside).await?;
-            match outcome {
-                Ok(answer) => answer,
-                Err(_) => return Ok(None),
-            }
+/// The verdict on a port the app listens on that gave no answer several times over.
+fn silent_listener(port: u16, last: ProbeError) -> ProbeError {
+    match last {
+        // Listened on, but not where clients connect: bound to 127.0.0.1 only, most likely.
+        ProbeError::Refused(reason) if reason.starts_with("nothing accepts connections") => {
+            ProbeError::Refused(format!(
+                "port {port} is listened on, but {reason}; an app that listens on 127.0.0.1 \
+                 only cannot be reached from outside its container"
+            ))
         }
-    };
-    if exit_code != 0 {
-        return Ok(None);
+        refused @ ProbeError::Refused(_) => refused,
+        _ => ProbeError::NotHttp(
+            "the app listens but closes the connection without an answer".into(),
+        ),
     }
-    Ok(Some(
-        String::from_utf8_lossy(&stdout)
-            .lines()
-            .filter_map(|line| line.trim().parse().ok())
-            .collect(),
-    ))
-}
-
-async fn listen_beside(
-    engine: &impl Containers,
-    beside: &ContainerRun,
-    sensor: &[u8],
-) -> Result<(i64, Vec<u8>), EngineError> {
-    engine.upload_tar(beside, "/", sensor.to_vec()).await?;
-    engine.start(beside).await?;
-    let code = engine.wait_exit(beside).await?;
-    Ok((code, engine.logs(beside).await?.stdout))
 }
 
 /// Wait (until `deadline`) for every one of `ports` to be listened on, so exec probes that
 /// talk to the app do not race its start-up. Gives up quietly: the probes then show the truth.
 pub async fn wait_until_listening(
     engine: &impl Containers,
-    run: &ContainerRun,
+    vantage: &Vantage,
     ports: &[u16],
-    check: &ListenCheck<'_>,
     deadline: Instant,
     progress: &dyn Progress,
 ) -> Result<(), EngineError> {
     while Instant::now() < deadline {
-        let Some(listening) = listening_ports(engine, run, check).await? else {
+        let Some(listening) = vantage.listening_ports(engine).await? else {
             return Ok(());
         };
         let missing: Vec<u16> = ports
@@ -275,7 +203,7 @@ pub async fn wait_until_listening(
             .copied()
             .filter(|p| !listening.contains(p))
             .collect();
-        if missing.is_empty() || !engine.state(run).await?.running {
+        if missing.is_empty() || !engine.state(vantage.app()).await?.running {
             return Ok(());
         }
         progress.step(&format!(
@@ -290,27 +218,23 @@ pub async fn wait_until_listening(
 /// Send each extra probe to each port that answered HTTP.
 pub async fn send_http_probes(
     engine: &impl Containers,
-    run: &ContainerRun,
+    vantage: &Vantage,
     ports: &[u16],
     probes: &[HttpProbe],
-    prober: &HttpProber,
     progress: &dyn Progress,
-) -> Result<Vec<HttpCheck>, EngineError> {
+) -> Vec<HttpCheck> {
     let mut checks = Vec::new();
     for &port in ports {
-        let Some(host_port) = engine.host_port(run, port).await? else {
-            continue;
-        };
         for probe in probes {
             progress.step(&format!("probing {probe} on port {port}"));
-            let mut answer = prober.send(host_port, probe).await;
+            let mut answer = vantage.send(engine, port, probe).await;
             // The app answered already; a brief hiccup (a worker restarting) deserves a second try.
             for _ in 0..3 {
                 if !matches!(answer, Err(ProbeError::NotReady(_))) {
                     break;
                 }
                 tokio::time::sleep(RETRY_PAUSE).await;
-                answer = prober.send(host_port, probe).await;
+                answer = vantage.send(engine, port, probe).await;
             }
             checks.push(HttpCheck {
                 port,
@@ -319,7 +243,7 @@ pub async fn send_http_probes(
             });
         }
     }
-    Ok(checks)
+    checks
 }
 
 /// Run each exec command in the container, each argv passed through `wrap` first

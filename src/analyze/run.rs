@@ -9,11 +9,11 @@ use thiserror::Error;
 use super::inject::{SENSOR_PATH, SensorError, sensor_archive};
 use super::options::{AnalysisOptions, ContinueAfter};
 use super::probes::{self, ExecCheck, HttpCheck, ProbeFailure, join_ports};
+use super::vantage::{ProbeFrom, Vantage, VantageSpec};
 use crate::engine::{
     ContainerRun, ContainerSpec, Containers, EngineError, Logs, ROLE_LABEL, SOURCE_LABEL,
 };
 use crate::image::ImageSpec;
-use crate::probe::HttpProber;
 use crate::progress::Progress;
 use crate::sensor::report::{ExitStatus, TraceReport};
 
@@ -35,6 +35,8 @@ pub struct Analysis {
     pub stopped_by_slim: bool,
     pub logs: Logs,
     pub http: Vec<HttpCheck>,
+    /// where the HTTP probes came from, when any were sent
+    pub probed_from: Option<ProbeFrom>,
     pub execs: Vec<ExecCheck>,
     pub duration: Duration,
 }
@@ -106,35 +108,39 @@ pub async fn analyze(
     let run = engine
         .create_container(analysis_container(image, source_name, &ports, options))
         .await?;
-    engine
-        .upload_tar(&run, "/", sensor_archive(&options.sensor, &[])?)
-        .await?;
+    let sensor = sensor_archive(&options.sensor, &[])?;
+    engine.upload_tar(&run, "/", sensor.clone()).await?;
     let started = Instant::now();
     let deadline = started + options.timeout;
     progress.step(&format!("running {}", shell_words::join(&command)));
     engine.start(&run).await?;
 
-    let prober = HttpProber::new(PROBE_REQUEST_TIMEOUT);
     let mut http = Vec::new();
-    if probing_http {
-        let check = probes::ListenCheck::InContainer;
-        match probes::wait_for_http(engine, &run, &ports, &check, &prober, deadline, progress).await
-        {
+    let waits_for_ports = !options.execs.is_empty() && !ports.is_empty();
+    let mut vantage = None;
+    if probing_http || waits_for_ports {
+        progress.step("starting the probing container beside the app");
+        let spec = VantageSpec {
+            image: &image.id,
+            sensor: &sensor,
+            labels: container_labels("probe", source_name),
+            from: options.probe_from,
+            ports: &ports,
+            request_timeout: PROBE_REQUEST_TIMEOUT,
+        };
+        match Vantage::open(engine, &run, spec).await {
+            Ok(opened) => vantage = Some(opened),
+            Err(ProbeFailure::AppExited { code }) => {
+                return Err(exited_early(engine, &run, &command, &ports, code).await);
+            }
+            Err(ProbeFailure::Engine(e)) => return Err(e.into()),
+        }
+    }
+    if let (true, Some(vantage)) = (probing_http, &vantage) {
+        match probes::wait_for_http(engine, vantage, &ports, deadline, progress).await {
             Ok(checks) => http = checks,
             Err(ProbeFailure::AppExited { code }) => {
-                let logs = engine.logs(&run).await?;
-                let trace = read_trace(engine, &run, &logs).await?;
-                if let Some(reason) = trace.start_error {
-                    return Err(AnalyzeError::CannotStart {
-                        command: shell_words::join(&command),
-                        reason,
-                    });
-                }
-                return Err(AnalyzeError::AppExitedEarly {
-                    code,
-                    ports: join_ports(&ports),
-                    output: output_tail(&logs),
-                });
+                return Err(exited_early(engine, &run, &command, &ports, code).await);
             }
             Err(ProbeFailure::Engine(e)) => return Err(e.into()),
         }
@@ -157,24 +163,25 @@ pub async fn analyze(
         }
         let extra = probes::send_http_probes(
             engine,
-            &run,
+            vantage,
             &answered,
             &options.http_probe_cmds,
-            &prober,
             progress,
         )
-        .await?;
+        .await;
         http.extend(extra);
     }
     let wrap = |i: usize, argv: Vec<String>| -> Vec<String> {
         let report = format!("/.slim/exec-{i}.json");
         traced(&report, options.all_syscalls, argv)
     };
-    if !options.execs.is_empty() {
-        let check = probes::ListenCheck::InContainer;
-        probes::wait_until_listening(engine, &run, &ports, &check, deadline, progress).await?;
+    if let (true, Some(vantage)) = (waits_for_ports, &vantage) {
+        probes::wait_until_listening(engine, vantage, &ports, deadline, progress).await?;
     }
     let execs = probes::run_execs(engine, &run, &options.execs, &wrap, progress).await?;
+    if let Some(vantage) = vantage {
+        vantage.close(engine).await?;
+    }
 
     let stopped_by_slim =
         wait_for_end(engine, &run, mode, deadline, options.timeout, progress).await?;
@@ -212,9 +219,39 @@ pub async fn analyze(
         stopped_by_slim,
         logs,
         http,
+        probed_from: probing_http.then_some(options.probe_from),
         execs,
         duration: started.elapsed(),
     })
+}
+
+/// The error for an app that exited before it answered: its start failed, or it ended.
+async fn exited_early(
+    engine: &impl Containers,
+    run: &ContainerRun,
+    command: &[String],
+    ports: &[u16],
+    code: i64,
+) -> AnalyzeError {
+    let logs = match engine.logs(run).await {
+        Ok(logs) => logs,
+        Err(e) => return e.into(),
+    };
+    match read_trace(engine, run, &logs).await {
+        Ok(TraceReport {
+            start_error: Some(reason),
+            ..
+        }) => AnalyzeError::CannotStart {
+            command: shell_words::join(command),
+            reason,
+        },
+        Ok(_) => AnalyzeError::AppExitedEarly {
+            code,
+            ports: join_ports(ports),
+            output: output_tail(&logs),
+        },
+        Err(e) => e,
+    }
 }
 
 fn check_platform(image: &ImageSpec, source_name: &str) -> Result<(), AnalyzeError> {
@@ -245,7 +282,7 @@ fn analysis_container(
         // Overriding the entrypoint drops the image's CMD unless it is passed again.
         cmd: Some(image.cmd.clone()),
         labels: container_labels("analysis", source_name),
-        published_ports: ports.to_vec(),
+        published_ports: options.probe_from.published_ports(ports),
         cap_add: if cap_ptrace {
             vec!["SYS_PTRACE".to_string()]
         } else {

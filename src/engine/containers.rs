@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use bollard::errors::Error as BollardError;
-use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
     DownloadFromContainerOptions, KillContainerOptions, ListContainersOptions, LogsOptions,
@@ -13,7 +13,7 @@ use bollard::query_parameters::{
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::error::is_not_found;
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, ExecStream, Stderr};
 
 /// A container to create, in slim's own terms (the engine API's body is built from it here).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub struct ContainerSpec {
     pub security_opt: Vec<String>,
     /// share this container's network namespace (`--network container:ID`)
     pub network_of: Option<String>,
+    /// do not run the image's HEALTHCHECK (for containers that only help slim)
+    pub no_healthcheck: bool,
 }
 
 impl ContainerSpec {
@@ -48,6 +50,10 @@ impl ContainerSpec {
             working_dir: self.working_dir,
             labels: Some(self.labels),
             network_disabled: self.no_network.then_some(true),
+            healthcheck: self.no_healthcheck.then(|| bollard::models::HealthConfig {
+                test: Some(vec!["NONE".to_string()]),
+                ..Default::default()
+            }),
             host_config: Some(HostConfig {
                 port_bindings: (!self.published_ports.is_empty())
                     .then(|| loopback_port_bindings(&self.published_ports)),
@@ -388,6 +394,64 @@ impl Engine {
             .map_err(|e| EngineError::api(action(), e))?;
         output.exit_code = inspect.exit_code.unwrap_or(-1);
         Ok(output)
+    }
+
+    /// Run a command in a running container with its stdin and stdout attached as one
+    /// stream; its stderr is collected aside.
+    pub async fn exec_stream(
+        &self,
+        run: &ContainerRun,
+        cmd: &[String],
+    ) -> Result<ExecStream, EngineError> {
+        let action = || format!("running {:?} in the container", cmd.join(" "));
+        let config = CreateExecOptions {
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(cmd.to_vec()),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(&run.id, config)
+            .await
+            .map_err(|e| EngineError::api(action(), e))?;
+        let options = StartExecOptions {
+            detach: false,
+            tty: false,
+            output_capacity: None,
+        };
+        let StartExecResults::Attached { output, input } = self
+            .docker
+            .start_exec(&created.id, Some(options))
+            .await
+            .map_err(|e| EngineError::api(action(), e))?
+        else {
+            return Err(EngineError::Api {
+                action: action(),
+                message: "the engine started the command detached".into(),
+            });
+        };
+        let stderr = Stderr::default();
+        let sink = stderr.clone();
+        let stdout = output.filter_map(move |item| {
+            let chunk = match item {
+                Ok(bollard::container::LogOutput::StdOut { message })
+                | Ok(bollard::container::LogOutput::Console { message }) => Some(Ok(message)),
+                Ok(bollard::container::LogOutput::StdErr { message }) => {
+                    sink.push(&message);
+                    None
+                }
+                Ok(bollard::container::LogOutput::StdIn { .. }) => None,
+                Err(e) => Some(Err(std::io::Error::other(e))),
+            };
+            std::future::ready(chunk)
+        });
+        Ok(ExecStream::new(
+            Box::pin(tokio_util::io::StreamReader::new(stdout)),
+            input,
+            stderr,
+        ))
     }
 
     /// Remove a container and its anonymous volumes, running or not.

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use super::{
-    ContainerRun, ContainerSpec, ContainerState, Containers, EngineError, ExecOutput, Logs,
-    ROLE_LABEL,
+    ContainerRun, ContainerSpec, ContainerState, Containers, EngineError, ExecOutput, ExecStream,
+    Logs, ROLE_LABEL, Stderr,
 };
 
 /// What a container of one role does once started.
@@ -28,6 +28,12 @@ pub struct Script {
     pub archives: BTreeMap<String, Vec<u8>>,
     /// `start` fails as an engine that went away would
     pub fail_start: bool,
+    /// what every `exec` prints
+    pub exec_stdout: Vec<u8>,
+    /// what an `exec_stream` sends back once it has read a request (nothing: it closes,
+    /// having written `stream_stderr`)
+    pub stream_reply: Vec<u8>,
+    pub stream_stderr: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -246,7 +252,37 @@ impl Containers for FakeEngine {
         _cmd: &[String],
         _user: Option<&str>,
     ) -> Result<ExecOutput, EngineError> {
-        self.with_container(run, "exec in", |_| Ok(ExecOutput::default()))
+        self.with_container(run, "exec in", |c| {
+            Ok(ExecOutput {
+                stdout: c.script.exec_stdout.clone(),
+                ..ExecOutput::default()
+            })
+        })
+    }
+
+    async fn exec_stream(
+        &self,
+        run: &ContainerRun,
+        _cmd: &[String],
+    ) -> Result<ExecStream, EngineError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (reply, error) = self.with_container(run, "exec a stream in", |c| {
+            Ok((
+                c.script.stream_reply.clone(),
+                c.script.stream_stderr.clone(),
+            ))
+        })?;
+        let (ours, mut theirs) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(async move {
+            let mut request = [0u8; 4096];
+            let _ = theirs.read(&mut request).await;
+            let _ = theirs.write_all(&reply).await;
+            let _ = theirs.shutdown().await;
+        });
+        let stderr = Stderr::default();
+        stderr.push(&error);
+        let (stdout, stdin) = tokio::io::split(ours);
+        Ok(ExecStream::new(Box::pin(stdout), Box::pin(stdin), stderr))
     }
 
     async fn remove_container(&self, run: &ContainerRun) -> Result<(), EngineError> {

@@ -8,6 +8,7 @@ mod containers;
 pub mod credentials;
 pub mod endpoint;
 mod error;
+mod exec_stream;
 mod images;
 mod operations;
 
@@ -24,6 +25,7 @@ use crate::owner::{Liveness, OWNER_LABEL, RunOwner};
 
 pub use containers::{ContainerRun, ContainerSpec, ContainerState, ExecOutput, Logs};
 pub use error::EngineError;
+pub use exec_stream::{ExecStream, Stderr};
 pub use images::{Builder, ImageListing, PullProgress};
 pub use operations::Containers;
 

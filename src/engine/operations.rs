@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use super::{ContainerRun, ContainerSpec, ContainerState, Engine, EngineError, ExecOutput, Logs};
+use super::{
+    ContainerRun, ContainerSpec, ContainerState, Engine, EngineError, ExecOutput, ExecStream, Logs,
+};
 
 #[allow(async_fn_in_trait)] // used generically, never as a trait object
 pub trait Containers: Sync {
@@ -47,6 +49,12 @@ pub trait Containers: Sync {
         cmd: &[String],
         user: Option<&str>,
     ) -> Result<ExecOutput, EngineError>;
+    /// Run a command in the running container, its stdin and stdout attached as one stream.
+    async fn exec_stream(
+        &self,
+        run: &ContainerRun,
+        cmd: &[String],
+    ) -> Result<ExecStream, EngineError>;
     async fn remove_container(&self, run: &ContainerRun) -> Result<(), EngineError>;
     /// Remove every container created and not removed yet: the way out of every path.
     async fn cleanup(&self);
@@ -107,6 +115,13 @@ impl Containers for Engine {
         user: Option<&str>,
     ) -> Result<ExecOutput, EngineError> {
         Engine::exec(self, run, cmd, user).await
+    }
+    async fn exec_stream(
+        &self,
+        run: &ContainerRun,
+        cmd: &[String],
+    ) -> Result<ExecStream, EngineError> {
+        Engine::exec_stream(self, run, cmd).await
     }
     async fn remove_container(&self, run: &ContainerRun) -> Result<(), EngineError> {
         Engine::remove_container(self, run).await

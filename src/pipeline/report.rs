@@ -125,6 +125,7 @@ pub fn analysis_summary(analysis: &Analysis) -> AnalysisSummary {
         file_syscalls: analysis.trace.syscalls,
         traced_paths: analysis.trace.files.len(),
         http_probes: analysis.http.clone(),
+        probed_from: analysis.probed_from,
         exec_probes: analysis.execs.clone(),
         sensor_warnings: analysis.trace.warnings.clone(),
         user_switches: analysis.trace.user_switches.clone(),

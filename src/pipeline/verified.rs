@@ -141,6 +141,7 @@ async fn run_verify(
         ports: &kept.source.tcp_ports(),
         timeout: request.analysis.timeout,
         sensor: &request.analysis.sensor,
+        probe_from: request.analysis.probe_from,
         judge: &plan.judge,
         syscalls,
     };

@@ -1,10 +1,11 @@
-//! HTTP probes: requests sent to the app through a port published on 127.0.0.1.
+//! HTTP probes: requests to the app and what it answered.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Largest body kept for comparison; bigger answers are compared by their first part only.
 const MAX_BODY: usize = 16 << 20;
@@ -98,49 +99,111 @@ pub enum ProbeError {
     /// nothing listens yet, or the connection closed before an answer: try again later
     #[error("no answer yet ({0})")]
     NotReady(String),
+    /// nothing accepted the connection where clients connect (the relay's own words)
+    #[error("{0}")]
+    Refused(String),
     /// something answered, but not in HTTP: retrying will not help
     #[error("the port answers, but not with HTTP ({0})")]
     NotHttp(String),
 }
 
-/// A client for probes: loopback only, no proxy, no redirects (a redirect is an answer too).
+/// An HTTP/1.1 client for probes: one request per connection, no proxy, no redirects
+/// followed (a redirect is an answer too). The connection is whatever reaches the app: a
+/// stream relayed from inside its network namespace, or a TCP connection to a published port.
 pub struct HttpProber {
-    client: reqwest::Client,
+    request_timeout: Duration,
 }
 
 impl HttpProber {
     pub fn new(request_timeout: Duration) -> Self {
-        crate::tls::install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(request_timeout)
-            .user_agent(concat!("slim-probe/", env!("CARGO_PKG_VERSION")))
-            .build()
-            // Only fails when the TLS backend cannot initialise; its provider is installed above.
-            .unwrap_or_else(|_| reqwest::Client::new());
-        HttpProber { client }
+        HttpProber { request_timeout }
     }
 
-    /// Send one probe to 127.0.0.1:`port`.
-    pub async fn send(&self, port: u16, probe: &HttpProbe) -> Result<HttpAnswer, ProbeError> {
-        let url = format!("http://127.0.0.1:{port}{}", probe.path);
-        let method = reqwest::Method::from_bytes(probe.method.as_bytes())
-            .map_err(|e| ProbeError::NotHttp(e.to_string()))?;
-        let mut response = self
-            .client
-            .request(method, &url)
-            .send()
+    /// Send one probe to port `port` on this machine's 127.0.0.1 (a published port).
+    pub async fn send_to_local_port(
+        &self,
+        port: u16,
+        probe: &HttpProbe,
+    ) -> Result<HttpAnswer, ProbeError> {
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let connection = tokio::time::timeout(
+            self.request_timeout,
+            tokio::net::TcpStream::connect(address),
+        )
+        .await
+        .map_err(|_| self.timed_out())?
+        .map_err(|e| ProbeError::NotReady(format!("connecting to {address}: {e}")))?;
+        self.send_over(connection, &address.to_string(), probe)
+            .await
+    }
+
+    /// Send one probe over `connection`, a fresh connection to the app; `authority` is the
+    /// Host header (`127.0.0.1:PORT`).
+    pub async fn send_over<C>(
+        &self,
+        connection: C,
+        authority: &str,
+        probe: &HttpProbe,
+    ) -> Result<HttpAnswer, ProbeError>
+    where
+        C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        tokio::time::timeout(self.request_timeout, exchange(connection, authority, probe))
+            .await
+            .map_err(|_| self.timed_out())?
+    }
+
+    fn timed_out(&self) -> ProbeError {
+        ProbeError::NotReady(format!(
+            "no answer within {}s",
+            self.request_timeout.as_secs()
+        ))
+    }
+}
+
+/// One request and its whole answer (the body up to [`MAX_BODY`]) over `connection`.
+async fn exchange<C>(
+    connection: C,
+    authority: &str,
+    probe: &HttpProbe,
+) -> Result<HttpAnswer, ProbeError>
+where
+    C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    use http_body_util::BodyExt;
+    use hyper::header;
+
+    let request = hyper::Request::builder()
+        .method(probe.method.as_str())
+        .uri(probe.path.as_str())
+        .header(header::HOST, authority)
+        .header(header::USER_AGENT, USER_AGENT)
+        .header(header::ACCEPT, "*/*")
+        // The app closes its end after answering, which also ends the relay carrying it.
+        .header(header::CONNECTION, "close")
+        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+        .map_err(|e| {
+            ProbeError::NotHttp(format!("the probe {probe} is not a valid request: {e}"))
+        })?;
+    let (mut sender, driver) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(connection))
             .await
             .map_err(classify)?;
+    let driver = tokio::spawn(driver);
+    let outcome = async {
+        let response = sender.send_request(request).await.map_err(classify)?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
-            .get(reqwest::header::CONTENT_TYPE)
+            .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let mut body_stream = response.into_body();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        while let Some(frame) = body_stream.frame().await {
+            let Ok(chunk) = frame.map_err(classify)?.into_data() else {
+                continue; // trailers
+            };
             let room = MAX_BODY.saturating_sub(body.len());
             body.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if room <= chunk.len() {
@@ -149,20 +212,20 @@ impl HttpProber {
         }
         Ok(HttpAnswer::new(status, content_type, body))
     }
+    .await;
+    driver.abort();
+    outcome
 }
 
+const USER_AGENT: &str = concat!("slim-probe/", env!("CARGO_PKG_VERSION"));
+
 /// A parse error means bytes came back that are not HTTP; anything else may still get better.
-fn classify(error: reqwest::Error) -> ProbeError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-    while let Some(e) = source {
-        if let Some(hyper_error) = e.downcast_ref::<hyper::Error>()
-            && (hyper_error.is_parse() || hyper_error.is_parse_status())
-        {
-            return ProbeError::NotHttp(hyper_error.to_string());
-        }
-        source = e.source();
+fn classify(error: hyper::Error) -> ProbeError {
+    if error.is_parse() || error.is_parse_status() {
+        ProbeError::NotHttp(error.to_string())
+    } else {
+        ProbeError::NotReady(crate::error_chain::one_line(&error))
     }
-    ProbeError::NotReady(crate::error_chain::one_line(&error))
 }
 
 #[cfg(test)]
@@ -208,7 +271,7 @@ mod tests {
     async fn reads_status_and_chunked_body() {
         let port = serve_once(b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").await;
         let answer = HttpProber::new(Duration::from_secs(5))
-            .send(port, &HttpProbe::get_root())
+            .send_to_local_port(port, &HttpProbe::get_root())
             .await
             .unwrap();
         assert_eq!(answer.status, 201);
@@ -220,7 +283,7 @@ mod tests {
     async fn non_http_answer_is_not_retried() {
         let port = serve_once(b"-ERR unknown command 'GET'\r\n").await;
         let error = HttpProber::new(Duration::from_secs(5))
-            .send(port, &HttpProbe::get_root())
+            .send_to_local_port(port, &HttpProbe::get_root())
             .await
             .unwrap_err();
         assert!(matches!(error, ProbeError::NotHttp(_)), "{error:?}");
@@ -232,7 +295,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         let error = HttpProber::new(Duration::from_secs(5))
-            .send(port, &HttpProbe::get_root())
+            .send_to_local_port(port, &HttpProbe::get_root())
             .await
             .unwrap_err();
         assert!(matches!(error, ProbeError::NotReady(_)), "{error:?}");
@@ -242,7 +305,7 @@ mod tests {
     async fn connection_closed_without_answer_is_not_ready() {
         let port = serve_once(b"").await;
         let error = HttpProber::new(Duration::from_secs(5))
-            .send(port, &HttpProbe::get_root())
+            .send_to_local_port(port, &HttpProbe::get_root())
             .await
             .unwrap_err();
         assert!(matches!(error, ProbeError::NotReady(_)), "{error:?}");

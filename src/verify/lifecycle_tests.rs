@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::analyze::{Analysis, ContinueAfter};
+use crate::analyze::{Analysis, ContinueAfter, ProbeFrom};
 use crate::engine::fake::{FakeEngine, Script};
 use crate::progress::Silent;
 use crate::sensor::report::{ExitStatus, TraceReport};
@@ -24,6 +24,7 @@ fn analysis(stdout: &[u8]) -> Analysis {
             stderr: Vec::new(),
         },
         http: Vec::new(),
+        probed_from: None,
         execs: Vec::new(),
         duration: Duration::from_millis(100),
     }
@@ -45,6 +46,7 @@ async fn run_verify_with(
         ports,
         timeout: Duration::from_secs(30),
         sensor: sensor.path(),
+        probe_from: ProbeFrom::Inside,
         judge: &judge,
         syscalls,
     };
@@ -98,11 +100,12 @@ async fn under_a_profile_the_ports_are_read_from_a_container_beside_the_app() {
         runs_until_stopped: true,
         ..Script::default()
     };
-    let listening = Script {
-        stdout: b"6379\n".to_vec(),
+    let probe = Script {
+        runs_until_stopped: true,
+        exec_stdout: b"6379\n".to_vec(),
         ..Script::default()
     };
-    let engine = FakeEngine::with(&[("verify", server), ("listening", listening)]);
+    let engine = FakeEngine::with(&[("verify", server), ("probe", probe)]);
     let mut original = analysis(b"");
     original.mode = ContinueAfter::Probe;
     original.stopped_by_slim = true;
@@ -118,16 +121,52 @@ async fn under_a_profile_the_ports_are_read_from_a_container_beside_the_app() {
     assert!(verification.passed(), "{:?}", verification.checks);
     let app = engine.spec_of("verify").unwrap();
     assert_eq!(app.security_opt, [format!("seccomp={profile}")]);
+    assert!(app.published_ports.is_empty());
     // the sensor cannot run under the app's profile: a container sharing its network does
-    let beside = engine
-        .spec_of("listening")
-        .expect("a listening check beside the app");
+    let beside = engine.spec_of("probe").expect("a container beside the app");
     assert_eq!(beside.network_of.as_deref(), Some("fake-0"));
     assert!(beside.security_opt.is_empty());
-    assert_eq!(
-        beside.entrypoint.unwrap(),
-        ["/.slim/sensor".to_string(), "listening".to_string()]
+    assert_eq!(beside.entrypoint.unwrap(), ["/.slim/sensor", "idle"]);
+    assert!(
+        !engine.log().contains(&"upload / to verify".to_string()),
+        "nothing is put into the slim container"
     );
+    assert!(engine.log().contains(&"exec in probe".to_string()));
+    assert!(engine.live().is_empty(), "{:?}", engine.live());
+}
+
+#[tokio::test]
+async fn http_answers_are_compared_through_the_container_beside() {
+    let server = Script {
+        runs_until_stopped: true,
+        ..Script::default()
+    };
+    let probe = Script {
+        runs_until_stopped: true,
+        exec_stdout: b"80\n".to_vec(),
+        stream_reply: b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec(),
+        ..Script::default()
+    };
+    let engine = FakeEngine::with(&[("verify", server), ("probe", probe)]);
+    let mut original = analysis(b"");
+    original.mode = ContinueAfter::Probe;
+    original.stopped_by_slim = true;
+    original.probed_from = Some(ProbeFrom::Inside);
+    original.http = vec![HttpCheck {
+        port: 80,
+        probe: crate::probe::HttpProbe::get_root(),
+        answer: Ok(crate::probe::HttpAnswer::new(200, None, b"hello".to_vec())),
+    }];
+    let verification = run_verify_with(&engine, &original, &[80], SyscallWatch::Default).await;
+    assert!(verification.passed(), "{:?}", verification.checks);
+    assert_eq!(verification.probed_from, Some(ProbeFrom::Inside));
+    assert!(
+        verification
+            .checks
+            .iter()
+            .any(|c| c.name.contains("GET / on port 80"))
+    );
+    assert!(engine.spec_of("verify").unwrap().published_ports.is_empty());
     assert!(engine.live().is_empty(), "{:?}", engine.live());
 }
 

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::analyze::inject::{SensorError, sensor_archive};
-use crate::analyze::probes::{self, HttpCheck, ListenCheck, ProbeFailure};
+use crate::analyze::probes::{self, HttpCheck, ProbeFailure};
 use crate::analyze::run::{AnalyzeError, container_labels, output_tail, read_trace_file, traced};
+use crate::analyze::vantage::{ProbeFrom, Vantage, VantageSpec};
 use crate::analyze::{Analysis, ContinueAfter};
 use crate::engine::{ContainerSpec, Containers, EngineError, Logs};
-use crate::probe::HttpProber;
 use crate::progress::Progress;
 use judge::{Judge, Verdict};
 
@@ -25,6 +25,7 @@ const MIN_EXIT_WAIT: Duration = Duration::from_secs(10);
 const KEEP_RUNNING_CHECK: Duration = Duration::from_secs(10);
 /// Where the sensor writes the syscalls of a [`SyscallWatch::Record`] run.
 const VERIFY_TRACE_PATH: &str = "/.slim/verify-trace.json";
+const PROBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// One comparison between the original and the slim image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,6 +46,9 @@ pub struct Verification {
     /// the slim container's last output lines, when a check failed
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slim_output: Option<String>,
+    /// where the HTTP probes came from, when any were sent
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probed_from: Option<ProbeFrom>,
     /// the syscalls the slim image made, in a [`SyscallWatch::Record`] run
     #[serde(skip)]
     pub seen_syscalls: Option<BTreeMap<String, BTreeSet<u32>>>,
@@ -92,8 +96,11 @@ pub struct VerifyOptions<'a> {
     /// the source image's exposed TCP ports (the slim image exposes the same)
     pub ports: &'a [u16],
     pub timeout: Duration,
-    /// the sensor, injected only to tell when the app listens (it traces nothing here)
+    /// the sensor: it runs in the probing container beside the slim one, and in the slim
+    /// container itself only in a [`SyscallWatch::Record`] run
     pub sensor: &'a Path,
+    /// where the HTTP probes are sent from
+    pub probe_from: ProbeFrom,
     /// how answers are compared
     pub judge: &'a Judge,
     pub syscalls: SyscallWatch<'a>,
@@ -116,35 +123,29 @@ pub async fn verify(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let listening_labels = container_labels("listening", source_name);
     let mut body = ContainerSpec {
         image: slim_image.to_string(),
         labels: container_labels("verify", source_name),
-        published_ports: options.ports.to_vec(),
+        published_ports: options.probe_from.published_ports(options.ports),
         ..ContainerSpec::default()
     };
     let sensor = sensor_archive(options.sensor, &[])?;
-    // Under a profile the sensor may not make its own syscalls in the app's container, so
-    // it looks at the app's sockets from a container beside it.
-    let listen_check = match options.syscalls {
+    match options.syscalls {
         SyscallWatch::Profile(profile) => {
             body.security_opt = vec![format!("seccomp={profile}")];
-            ListenCheck::Beside {
-                image: slim_image,
-                sensor: &sensor,
-                labels: &listening_labels,
-            }
         }
         SyscallWatch::Record { entrypoint, cmd } => {
             body.entrypoint = Some(traced(VERIFY_TRACE_PATH, true, entrypoint.to_vec()));
             body.cmd = Some(cmd.to_vec());
-            ListenCheck::InContainer
         }
-        SyscallWatch::Default => ListenCheck::InContainer,
-    };
+        SyscallWatch::Default => {}
+    }
+    let recording = matches!(options.syscalls, SyscallWatch::Record { .. });
     progress.step("starting the slim image");
     let run = engine.create_container(body).await?;
-    engine.upload_tar(&run, "/", sensor.clone()).await?;
+    if recording {
+        engine.upload_tar(&run, "/", sensor.clone()).await?;
+    }
     engine.start(&run).await?;
     let started = Instant::now();
     // A command that finished in a second during analysis gets generous, but not endless, time.
@@ -157,21 +158,30 @@ pub async fn verify(
     };
     let deadline = started + timeout;
     let mut verification = Verification::default();
-    let prober = HttpProber::new(Duration::from_secs(15));
 
     let mut exited_early = None;
-    if !http_ports.is_empty() {
-        match probes::wait_for_http(
-            engine,
-            &run,
-            &http_ports,
-            &listen_check,
-            &prober,
-            deadline,
-            progress,
-        )
-        .await
-        {
+    let waits_for_ports = !analysis.execs.is_empty() && !options.ports.is_empty();
+    let mut vantage = None;
+    if !http_ports.is_empty() || waits_for_ports {
+        progress.step("starting the probing container beside the slim image");
+        // The slim image may hold nothing but the app: the sensor needs nothing from it.
+        let spec = VantageSpec {
+            image: slim_image,
+            sensor: &sensor,
+            labels: container_labels("probe", source_name),
+            from: options.probe_from,
+            ports: options.ports,
+            request_timeout: PROBE_REQUEST_TIMEOUT,
+        };
+        match Vantage::open(engine, &run, spec).await {
+            Ok(opened) => vantage = Some(opened),
+            Err(ProbeFailure::AppExited { code }) => exited_early = Some(code),
+            Err(ProbeFailure::Engine(e)) => return Err(e.into()),
+        }
+    }
+    if let (false, Some(vantage)) = (http_ports.is_empty(), &vantage) {
+        verification.probed_from = Some(vantage.from());
+        match probes::wait_for_http(engine, vantage, &http_ports, deadline, progress).await {
             Ok(roots) => {
                 let extra: Vec<_> = analysis
                     .http
@@ -191,8 +201,7 @@ pub async fn verify(
                     .map(|c| c.port)
                     .collect();
                 let more =
-                    probes::send_http_probes(engine, &run, &answered, &unique, &prober, progress)
-                        .await?;
+                    probes::send_http_probes(engine, vantage, &answered, &unique, progress).await;
                 compare_http(
                     &analysis.http,
                     &roots.into_iter().chain(more).collect::<Vec<_>>(),
@@ -206,15 +215,10 @@ pub async fn verify(
     }
     if exited_early.is_none() && !analysis.execs.is_empty() {
         let commands: Vec<String> = analysis.execs.iter().map(|e| e.command.clone()).collect();
-        probes::wait_until_listening(
-            engine,
-            &run,
-            options.ports,
-            &listen_check,
-            deadline,
-            progress,
-        )
-        .await?;
+        if let (true, Some(vantage)) = (waits_for_ports, &vantage) {
+            probes::wait_until_listening(engine, vantage, options.ports, deadline, progress)
+                .await?;
+        }
         if engine.state(&run).await?.running {
             let slim_execs =
                 probes::run_execs(engine, &run, &commands, &|_, argv| argv, progress).await?;
@@ -239,6 +243,9 @@ pub async fn verify(
         } else {
             exited_early = Some(engine.state(&run).await?.exit_code.unwrap_or(-1));
         }
+    }
+    if let Some(vantage) = vantage {
+        vantage.close(engine).await?;
     }
 
     let ran_to_exit = !analysis.stopped_by_slim

@@ -91,7 +91,7 @@ fn answers(image: &str, port: u16, routes: &[Route]) -> Vec<(u16, Vec<u8>)> {
     let deadline = Instant::now() + Duration::from_secs(120);
     runtime().block_on(async {
         while prober
-            .send(running.host_port, &HttpProbe::get_root())
+            .send_to_local_port(running.host_port, &HttpProbe::get_root())
             .await
             .is_err()
         {
@@ -105,7 +105,7 @@ fn answers(image: &str, port: u16, routes: &[Route]) -> Vec<(u16, Vec<u8>)> {
         let mut out = Vec::new();
         for route in routes {
             let answer = prober
-                .send(running.host_port, &route.probe)
+                .send_to_local_port(running.host_port, &route.probe)
                 .await
                 .unwrap_or_else(|e| {
                     panic!("{image} {}: {e}\n{}", route.probe.path, running.logs())

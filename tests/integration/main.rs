@@ -12,6 +12,7 @@ mod image_files;
 mod lint;
 mod non_root;
 mod podman;
+mod probe_from;
 mod registry;
 mod remote_engine;
 mod sbom;
@@ -229,7 +230,10 @@ pub fn fetch_page(image: &str) -> Vec<u8> {
         let prober = slim::probe::HttpProber::new(std::time::Duration::from_secs(5));
         let mut body = None;
         for _ in 0..100 {
-            if let Ok(answer) = prober.send(port, &slim::probe::HttpProbe::get_root()).await {
+            if let Ok(answer) = prober
+                .send_to_local_port(port, &slim::probe::HttpProbe::get_root())
+                .await
+            {
                 assert_eq!(answer.status, 200);
                 body = Some(answer.body);
                 break;

@@ -1,6 +1,7 @@
 //! The engine reached the ways the docker CLI reaches it: TCP with TLS and client
 //! certificates (stunnel in front of the engine's socket, requiring a certificate from the
-//! test's CA), and a Docker context that names that endpoint.
+//! test's CA), and a Docker context that names that endpoint. The app is a web server, and
+//! it is probed with no port published: the probes go through the engine's API alone.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
@@ -170,7 +171,8 @@ fn slim_with_env(env: &[(&str, &str)], args: &[&str]) -> Output {
 #[test]
 fn builds_through_a_tls_endpoint_and_a_docker_context_and_says_what_is_wrong() {
     let engine = TlsEngine::start();
-    echo_app("slim-test/remote-app:1", "hello over TLS");
+    let source = "slim-test/remote-app:1";
+    httpd_app(source, "8080", "hello over TLS\n");
     let host = engine.host();
     let certs = engine.client_dir.to_str().unwrap();
     let tls = [
@@ -180,22 +182,34 @@ fn builds_through_a_tls_endpoint_and_a_docker_context_and_says_what_is_wrong() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
-    let output = slim_with_env(
-        &tls,
-        &[
-            "build",
-            "slim-test/remote-app:1",
-            "--force",
-            "--report",
-            report.to_str().unwrap(),
-        ],
-    );
+    let build = [
+        "build",
+        source,
+        "--force",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let (output, seen) = watch_ports(source, || slim_with_env(&tls, &build));
     assert_exit(&output, 0);
+    assert!(seen.iter().any(|c| c.role == "analysis"), "{seen:?}");
+    assert!(
+        seen.iter().all(|c| c.published.is_empty()),
+        "a port was published: {seen:?}"
+    );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["analysis"]["probed_from"], "inside");
+    assert_eq!(
+        report["analysis"]["http_probes"][0]["answer"]["Ok"]["status"],
+        200
+    );
     let checks = report["verification"]["checks"]
         .as_array()
         .expect("verified");
+    assert!(
+        checks.iter().any(|c| c["name"] == "GET / on port 8080"),
+        "{checks:?}"
+    );
     assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
 
     // the same endpoint as a Docker context, made by the docker CLI in its own store
@@ -220,7 +234,7 @@ fn builds_through_a_tls_endpoint_and_a_docker_context_and_says_what_is_wrong() {
             "--docker-context",
             "slim-tls",
             "build",
-            "slim-test/remote-app:1",
+            source,
             "--force",
             "--report",
             dir.path().join("r2.json").to_str().unwrap(),

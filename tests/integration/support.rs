@@ -388,3 +388,59 @@ pub fn exec_in_running(image: &str, command: &[&str]) -> String {
 pub fn uid_of(user: &str) -> &str {
     user.split(':').next().unwrap_or(user)
 }
+
+/// A static web server (busybox httpd) serving `page` at `/` on `listen` (`8080`, or
+/// `127.0.0.1:8080` for a server outside clients cannot reach), port 8080 exposed.
+pub fn httpd_app(tag: &str, listen: &str, page: &str) {
+    build_dockerfile(
+        tag,
+        &format!(
+            "FROM {BUSYBOX}\nCOPY index.html /www/index.html\nEXPOSE 8080\n\
+             CMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"{listen}\", \"-h\", \"/www\"]\n"
+        ),
+        &[("index.html", page.as_bytes(), 0o644)],
+    );
+}
+
+/// One container slim made, as seen while it ran: its role and what `docker port` said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenContainer {
+    pub role: String,
+    pub published: String,
+}
+
+/// Run `work` while watching, through the docker CLI, every container slim makes for
+/// `source`: returns what `work` returned and each container seen (with every port
+/// publication `docker port` ever showed for it).
+pub fn watch_ports<T>(source: &str, work: impl FnOnce() -> T) -> (T, Vec<SeenContainer>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let done = AtomicBool::new(false);
+    let filter = format!("label={SOURCE_LABEL}={source}");
+    let docker = |args: &[&str]| text(&Command::new("docker").args(args).output().unwrap().stdout);
+    std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let mut seen: BTreeMap<String, SeenContainer> = BTreeMap::new();
+            while !done.load(Ordering::SeqCst) {
+                for id in docker(&["ps", "-q", "--filter", &filter]).split_whitespace() {
+                    let role = docker(&[
+                        "inspect",
+                        "--format",
+                        "{{index .Config.Labels \"dev.slim.role\"}}",
+                        id,
+                    ]);
+                    let published = docker(&["port", id]);
+                    let entry = seen.entry(id.to_string()).or_insert(SeenContainer {
+                        role: role.trim().to_string(),
+                        published: String::new(),
+                    });
+                    entry.published.push_str(published.trim());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            seen.into_values().collect::<Vec<_>>()
+        });
+        let result = work();
+        done.store(true, Ordering::SeqCst);
+        (result, watcher.join().expect("port watcher"))
+    })
+}

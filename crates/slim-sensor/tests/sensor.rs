@@ -957,3 +957,79 @@ fn fixtures() {
         );
     });
 }
+
+/// `slim-sensor relay PORT` with `input` on stdin, against a server on all addresses that
+/// answers `got: ` and what it read.
+#[test]
+fn relay_pipes_stdin_to_the_port_and_the_answer_to_stdout() {
+    use std::io::{Read, Write};
+    // The relay connects where outside clients would (the host's first non-loopback IPv4
+    // address here), so the server listens on every address.
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").expect("listen");
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut socket, peer) = listener.accept().expect("accept");
+        let mut request = Vec::new();
+        socket.read_to_end(&mut request).expect("read request");
+        socket.write_all(b"got: ").unwrap();
+        socket.write_all(&request).unwrap();
+        peer
+    });
+    let mut child = Command::new(SENSOR)
+        .args(["relay", &port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn relay");
+    child.stdin.take().unwrap().write_all(b"ping").unwrap();
+    let output = wait_bounded(child, TIMEOUT);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(output.stdout, b"got: ping");
+    let peer = server.join().unwrap();
+    assert_eq!(
+        peer.ip(),
+        slim_core::sensor::relay::app_address(port).ip(),
+        "the relay comes from the address outside clients use"
+    );
+}
+
+#[test]
+fn relay_to_a_closed_port_says_so_and_exits_3() {
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").expect("listen");
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let child = Command::new(SENSOR)
+        .args(["relay", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn relay");
+    let output = wait_bounded(child, TIMEOUT);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("nothing accepts connections on"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn idle_waits_until_sigterm() {
+    let child = Command::new(SENSOR)
+        .arg("idle")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn idle");
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let mut child = child;
+    assert!(child.try_wait().unwrap().is_none(), "idle ended by itself");
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal idle");
+    let output = wait_bounded(child, Duration::from_secs(10));
+    assert!(output.status.success(), "{output:?}");
+}

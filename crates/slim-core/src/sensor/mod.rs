@@ -8,6 +8,7 @@ pub mod listening;
 pub mod memory;
 pub mod paths;
 pub mod recorder;
+pub mod relay;
 pub mod report;
 pub mod signals;
 pub mod spawn;

@@ -9,10 +9,14 @@ use std::process::ExitCode;
 
 use slim_core::sensor::tracer::{self, TraceOptions};
 
-const USAGE: &str = "usage: slim-sensor trace --report PATH [--all-syscalls] -- PROGRAM [ARGS...]\n       slim-sensor pack --request PATH --out DIR\n       slim-sensor listening\n       slim-sensor gather --plan PATH --out DIR";
+const USAGE: &str = "usage: slim-sensor trace --report PATH [--all-syscalls] -- PROGRAM [ARGS...]\n       slim-sensor pack --request PATH --out DIR\n       slim-sensor listening\n       slim-sensor gather --plan PATH --out DIR\n       slim-sensor relay PORT\n       slim-sensor idle";
 /// The sensor itself failed (not the program): the code Docker uses for its own errors.
 const SENSOR_FAILED: u8 = 125;
 const BAD_USAGE: u8 = 2;
+/// `relay` found nothing accepting connections on the port.
+const NOT_ACCEPTING: u8 = 3;
+/// How long `relay` waits for the app to accept its connection.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
@@ -23,6 +27,8 @@ fn main() -> ExitCode {
         Some("pack") => pack(rest),
         Some("listening") => listening(),
         Some("gather") => gather(rest),
+        Some("relay") => relay(rest),
+        Some("idle") => idle(),
         _ => usage_error(None),
     }
 }
@@ -107,6 +113,43 @@ fn listening() -> ExitCode {
             ExitCode::from(SENSOR_FAILED)
         }
     }
+}
+
+/// Connect to the app's `PORT` as an outside client would and pipe stdin and stdout through.
+fn relay(args: Vec<OsString>) -> ExitCode {
+    let port = match args.as_slice() {
+        [port] => port.to_str().and_then(|p| p.parse::<u16>().ok()),
+        _ => None,
+    };
+    let Some(port) = port.filter(|p| *p != 0) else {
+        return usage_error(Some("relay needs one TCP port number"));
+    };
+    let address = slim_core::sensor::relay::app_address(port);
+    let connection = match std::net::TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
+        Ok(connection) => connection,
+        Err(error) => {
+            eprintln!("slim-sensor: nothing accepts connections on {address}: {error}");
+            return ExitCode::from(NOT_ACCEPTING);
+        }
+    };
+    let output = std::io::stdout().lock();
+    finish(slim_core::sensor::relay::relay(
+        connection,
+        std::io::stdin(),
+        output,
+    ))
+}
+
+/// Wait for SIGTERM or SIGINT: the main process of the container slim probes from, which
+/// only has to be there for `relay` and `listening` to be run beside it.
+fn idle() -> ExitCode {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut stops = SigSet::empty();
+    stops.add(Signal::SIGTERM);
+    stops.add(Signal::SIGINT);
+    // Blocked signals wait in the queue for sigwait instead of being ignored (as PID 1).
+    let waited = stops.thread_block().and_then(|()| stops.wait());
+    finish(waited.map(drop))
 }
 
 fn usage_error(problem: Option<&str>) -> ExitCode {

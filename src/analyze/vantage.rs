@@ -1,0 +1,289 @@
+//! Where the probes reach the app from.
+//!
+//! Beside every probed container slim starts a second one that shares its network namespace
+//! and runs `slim-sensor idle`. It answers which ports the app listens on (`slim-sensor
+//! listening`, made outside the app's container, so a seccomp profile on the app cannot deny
+//! it). By default the HTTP requests go through it too: each one is an attached exec of
+//! `slim-sensor relay PORT`, which connects where outside clients would. Nothing is
+//! published, so this works the same on a local socket, a remote engine or a rootless one.
+//! `--probe-from host` instead publishes the exposed ports on the engine's 127.0.0.1 and
+//! sends the requests there, which only reaches the app when the engine runs on this machine.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::inject::SENSOR_PATH;
+use super::probes::ProbeFailure;
+use crate::engine::{ContainerRun, ContainerSpec, Containers, EngineError};
+use crate::probe::{HttpAnswer, HttpProbe, HttpProber, ProbeError};
+
+/// What the relay says when nothing accepts its connection (see slim-sensor's `relay`).
+const REFUSED_PREFIX: &str = "slim-sensor: nothing accepts connections";
+/// The probing container runs as nobody: it only reads /proc/net and opens connections.
+const NOBODY: &str = "65534:65534";
+
+/// Where the HTTP probes are sent from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeFrom {
+    /// from a container in the app's network namespace: no port is published
+    #[default]
+    Inside,
+    /// from this machine, through ports published on the engine's 127.0.0.1
+    Host,
+}
+
+impl fmt::Display for ProbeFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProbeFrom::Inside => "inside",
+            ProbeFrom::Host => "host",
+        })
+    }
+}
+
+impl FromStr for ProbeFrom {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "inside" => Ok(ProbeFrom::Inside),
+            "host" => Ok(ProbeFrom::Host),
+            other => Err(format!(
+                "invalid probe origin {other:?}: expected inside or host"
+            )),
+        }
+    }
+}
+
+impl ProbeFrom {
+    /// The ports a container must publish for probes from here.
+    pub fn published_ports(self, ports: &[u16]) -> Vec<u16> {
+        match self {
+            ProbeFrom::Inside => Vec::new(),
+            ProbeFrom::Host => ports.to_vec(),
+        }
+    }
+
+    /// One line for people: where the probes came from.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ProbeFrom::Inside => "from inside the app's network namespace (no port published)",
+            ProbeFrom::Host => "from this machine through ports published on 127.0.0.1",
+        }
+    }
+}
+
+/// The probing container beside one running app container.
+pub struct Vantage {
+    app: ContainerRun,
+    from: ProbeFrom,
+    beside: ContainerRun,
+    /// container port → published port on 127.0.0.1 ([`ProbeFrom::Host`] only)
+    published: BTreeMap<u16, u16>,
+    prober: HttpProber,
+}
+
+/// What the probing container is made of.
+pub struct VantageSpec<'a> {
+    /// an image the engine has (the app's own: the sensor needs nothing from it)
+    pub image: &'a str,
+    /// the tar that puts the sensor at [`SENSOR_PATH`]
+    pub sensor: &'a [u8],
+    pub labels: HashMap<String, String>,
+    pub from: ProbeFrom,
+    /// the app's ports (published ones are looked up for [`ProbeFrom::Host`])
+    pub ports: &'a [u16],
+    pub request_timeout: Duration,
+}
+
+impl Vantage {
+    /// Start the probing container beside `app`, which must be running: if the app has
+    /// already exited, that is the answer.
+    pub async fn open(
+        engine: &impl Containers,
+        app: &ContainerRun,
+        spec: VantageSpec<'_>,
+    ) -> Result<Vantage, ProbeFailure> {
+        let container = ContainerSpec {
+            image: spec.image.to_string(),
+            entrypoint: Some(vec![SENSOR_PATH.to_string(), "idle".to_string()]),
+            cmd: Some(Vec::new()),
+            user: Some(NOBODY.to_string()),
+            working_dir: Some("/".to_string()),
+            labels: spec.labels,
+            network_of: Some(app.id.clone()),
+            no_healthcheck: true,
+            ..ContainerSpec::default()
+        };
+        let beside = engine.create_container(container).await?;
+        let started = async {
+            engine
+                .upload_tar(&beside, "/", spec.sensor.to_vec())
+                .await?;
+            engine.start(&beside).await
+        }
+        .await;
+        if let Err(error) = started {
+            engine.remove_container(&beside).await?;
+            let state = engine.state(app).await?;
+            if !state.running {
+                return Err(ProbeFailure::AppExited {
+                    code: state.exit_code.unwrap_or(-1),
+                });
+            }
+            return Err(error.into());
+        }
+        let mut published = BTreeMap::new();
+        if spec.from == ProbeFrom::Host {
+            for &port in spec.ports {
+                if let Some(host_port) = engine.host_port(app, port).await? {
+                    published.insert(port, host_port);
+                }
+            }
+        }
+        Ok(Vantage {
+            app: app.clone(),
+            from: spec.from,
+            beside,
+            published,
+            prober: HttpProber::new(spec.request_timeout),
+        })
+    }
+
+    pub fn from(&self) -> ProbeFrom {
+        self.from
+    }
+
+    /// The app container this probes.
+    pub fn app(&self) -> &ContainerRun {
+        &self.app
+    }
+
+    /// TCP ports something listens on in the app's network namespace; `None` when that
+    /// cannot be known (the probing container is gone with the app's network).
+    pub async fn listening_ports(
+        &self,
+        engine: &impl Containers,
+    ) -> Result<Option<BTreeSet<u16>>, EngineError> {
+        let argv = [SENSOR_PATH.to_string(), "listening".to_string()];
+        let Ok(output) = engine.exec(&self.beside, &argv, None).await else {
+            // The app may have exited between two checks; its state tells the caller.
+            return Ok(None);
+        };
+        if output.exit_code != 0 {
+            return Ok(None);
+        }
+        Ok(Some(
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .filter_map(|line| line.trim().parse().ok())
+                .collect(),
+        ))
+    }
+
+    /// Send one probe to the app's `port`.
+    pub async fn send(
+        &self,
+        engine: &impl Containers,
+        port: u16,
+        probe: &HttpProbe,
+    ) -> Result<HttpAnswer, ProbeError> {
+        match self.from {
+            ProbeFrom::Host => {
+                let Some(&host_port) = self.published.get(&port) else {
+                    return Err(ProbeError::Refused(format!(
+                        "port {port} was not published on 127.0.0.1"
+                    )));
+                };
+                self.prober.send_to_local_port(host_port, probe).await
+            }
+            ProbeFrom::Inside => {
+                let argv = [
+                    SENSOR_PATH.to_string(),
+                    "relay".to_string(),
+                    port.to_string(),
+                ];
+                let relay = engine
+                    .exec_stream(&self.beside, &argv)
+                    .await
+                    .map_err(|e| ProbeError::NotReady(e.to_string()))?;
+                let relay_said = relay.stderr();
+                let answer = self
+                    .prober
+                    .send_over(relay, &format!("127.0.0.1:{port}"), probe)
+                    .await;
+                match answer {
+                    Err(ProbeError::NotReady(reason)) => {
+                        Err(relay_failure(&relay_said.text())
+                            .unwrap_or(ProbeError::NotReady(reason)))
+                    }
+                    other => other,
+                }
+            }
+        }
+    }
+
+    /// Remove the probing container.
+    pub async fn close(self, engine: &impl Containers) -> Result<(), EngineError> {
+        engine.remove_container(&self.beside).await
+    }
+}
+
+/// The relay's own failure, when it wrote one: a refused connection is its own kind.
+fn relay_failure(stderr: &str) -> Option<ProbeError> {
+    let line = stderr.lines().find(|l| l.starts_with("slim-sensor: "))?;
+    let text = line.trim_start_matches("slim-sensor: ").to_string();
+    Some(if line.starts_with(REFUSED_PREFIX) {
+        ProbeError::Refused(text)
+    } else {
+        ProbeError::NotReady(text)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_origin_parses_and_prints() {
+        for from in [ProbeFrom::Inside, ProbeFrom::Host] {
+            assert_eq!(from.to_string().parse::<ProbeFrom>(), Ok(from));
+        }
+        assert!("remote".parse::<ProbeFrom>().is_err());
+        assert_eq!(ProbeFrom::default(), ProbeFrom::Inside);
+        assert_eq!(
+            serde_json::to_string(&ProbeFrom::Inside).unwrap(),
+            "\"inside\""
+        );
+    }
+
+    #[test]
+    fn only_host_probing_publishes() {
+        assert!(ProbeFrom::Inside.published_ports(&[80, 443]).is_empty());
+        assert_eq!(ProbeFrom::Host.published_ports(&[80, 443]), [80, 443]);
+    }
+
+    #[test]
+    fn a_refusing_relay_is_told_apart() {
+        let refused = relay_failure(
+            "slim-sensor: nothing accepts connections on 172.17.0.3:80: Connection refused (os error 111)",
+        );
+        assert_eq!(
+            refused,
+            Some(ProbeError::Refused(
+                "nothing accepts connections on 172.17.0.3:80: Connection refused (os error 111)"
+                    .into()
+            ))
+        );
+        assert!(matches!(
+            relay_failure("slim-sensor: Broken pipe"),
+            Some(ProbeError::NotReady(_))
+        ));
+        assert_eq!(relay_failure(""), None);
+    }
+}
