@@ -1,11 +1,11 @@
 # slim as an image: its three static binaries on scratch, run beside the engine's socket.
 #
 #   cargo build --release && docker build -t slim .
-#   docker run --rm --network host --group-add "$(stat -c %g /var/run/docker.sock)" \
+#   docker run --rm --group-add "$(stat -c %g /var/run/docker.sock)" \
 #     -v /var/run/docker.sock:/var/run/docker.sock -v "$PWD:/work" -w /work slim app:1
 #
-# --network host: slim probes the app on ports the engine publishes on 127.0.0.1, which is
-# the host's loopback. --group-add: slim runs as 65532, and the socket's group lets it in.
+# No --network host: slim probes the app from a container in the app's own network, through
+# the engine. --group-add: slim runs as 65532, and the socket's group lets it in.
 # CERTS_FROM gives the CA bundle slim uses for registries over TLS; BIN_DIR other binaries.
 
 ARG CERTS_FROM=debian:bookworm-slim

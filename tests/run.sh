@@ -1,6 +1,6 @@
 #!/bin/sh
 # The test command, for people and CI alike: make sure what the tests drive is there (a
-# container engine, a local registry, skopeo, podman, stunnel, hadolint, cosign, the fixture
+# container engine, a local registry, skopeo, podman, stunnel, sshd, hadolint, cosign, the fixture
 # base images), installing what is missing from Debian's packages and PyPI, then check
 # formatting and lints and run every test. Needs root (or sudo) the first time, to install
 # and to start dockerd.
@@ -39,8 +39,11 @@ missing=""
 for tool in docker-registry skopeo podman debootstrap; do
     command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
-# stunnel puts TLS with client certificates in front of the engine's socket.
+# stunnel puts TLS with client certificates in front of the engine's socket; sshd and ssh
+# reach the engine the way `DOCKER_HOST=ssh://` does.
 command -v stunnel >/dev/null 2>&1 || missing="$missing stunnel4"
+[ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
+command -v ssh-keygen >/dev/null 2>&1 || missing="$missing openssh-client"
 [ -z "$missing" ] || apt_install "$missing"
 # From PyPI: hadolint, the SPDX and CycloneDX projects' validators for the SBOM tests, and
 # PyYAML for the CI examples.

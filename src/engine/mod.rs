@@ -15,6 +15,7 @@ mod operations;
 #[cfg(test)]
 pub mod fake;
 mod registry;
+mod ssh;
 
 use std::sync::{Arc, Mutex};
 
@@ -55,17 +56,15 @@ enum OpenError {
     Bollard(bollard::errors::Error),
 }
 
-/// A client for `endpoint`: unix socket, plain TCP, or TLS with the endpoint's certificates.
-fn open(endpoint: &endpoint::Endpoint) -> Result<Docker, OpenError> {
+/// A client for `endpoint`: unix socket, plain TCP, TLS with the endpoint's certificates,
+/// or ssh (whose complaints go to `ssh_said`).
+fn open(endpoint: &endpoint::Endpoint, ssh_said: &Stderr) -> Result<Docker, OpenError> {
     const TIMEOUT_SECONDS: u64 = 120;
     let host = endpoint.host.as_str();
     let version = bollard::API_DEFAULT_VERSION;
     if host.starts_with("ssh://") {
-        return Err(OpenError::Unsupported(format!(
-            "{host}: slim does not speak ssh to engines yet; forward the engine's socket \
-             (`ssh -nNT -L /tmp/engine.sock:/var/run/docker.sock HOST`) and set \
-             DOCKER_HOST=unix:///tmp/engine.sock"
-        )));
+        let target = ssh::SshTarget::parse(host).map_err(OpenError::Unsupported)?;
+        return ssh::connect(target, TIMEOUT_SECONDS, ssh_said.clone()).map_err(OpenError::Bollard);
     }
     let docker = match (&endpoint.tls, host) {
         (Some(tls), _) => {
@@ -80,7 +79,8 @@ fn open(endpoint: &endpoint::Endpoint) -> Result<Docker, OpenError> {
         }
         (None, h) => {
             return Err(OpenError::Unsupported(format!(
-                "{h:?} is not an engine address slim knows (unix://PATH, tcp://HOST:PORT)"
+                "{h:?} is not an engine address slim knows (unix://PATH, tcp://HOST:PORT, \
+                 ssh://[USER@]HOST[:PORT])"
             )));
         }
     };
@@ -110,20 +110,37 @@ impl Engine {
                      DOCKER_CONTEXT or --docker-context to use another engine."
                 .to_string(),
         };
+        let ssh_said = Stderr::default();
         let unreachable = |source| EngineError::Unreachable {
             host: host.clone(),
-            hint: hint.clone(),
+            hint: match ssh_said.text() {
+                said if said.is_empty() => hint.clone(),
+                said => format!("ssh said: {said}"),
+            },
             source: Box::new(source),
         };
-        let docker = open(&endpoint).map_err(|e| match e {
+        let docker = open(&endpoint, &ssh_said).map_err(|e| match e {
             OpenError::Unsupported(message) => {
                 EngineError::Endpoint(endpoint::EndpointError::Unsupported(message))
             }
             OpenError::Bollard(source) => unreachable(source),
         })?;
         // Requests go out with bollard's newest version until negotiated; older engines refuse those.
-        let docker = docker.negotiate_version().await.map_err(unreachable)?;
-        docker.ping().await.map_err(unreachable)?;
+        let negotiated = docker.negotiate_version().await;
+        let answered = match negotiated {
+            Ok(docker) => docker.ping().await.map(|_| docker),
+            Err(e) => Err(e),
+        };
+        let docker = match answered {
+            Ok(docker) => docker,
+            Err(source) => {
+                if endpoint.host.starts_with("ssh://") {
+                    // ssh has exited; give its last words a moment to be read.
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                return Err(unreachable(source));
+            }
+        };
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());

@@ -296,3 +296,198 @@ fn builds_through_a_tls_endpoint_and_a_docker_context_and_says_what_is_wrong() {
         text(&output.stderr)
     );
 }
+
+/// sshd on 127.0.0.1 with its own host key, letting in this user with the test's key; and
+/// an `ssh` first on PATH that uses that key and trusts that host key only.
+struct SshEngine {
+    port: u16,
+    user: String,
+    /// holds the `ssh` wrapper: put first on PATH
+    bin_dir: PathBuf,
+    _dir: tempfile::TempDir,
+    sshd: Child,
+}
+
+impl SshEngine {
+    fn start() -> SshEngine {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        let keygen = |name: &str| {
+            let output = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(path.join(name))
+                .output()
+                .expect("these tests need ssh-keygen (Debian's openssh-client)");
+            assert!(output.status.success(), "{}", text(&output.stderr));
+            std::fs::read_to_string(path.join(format!("{name}.pub"))).unwrap()
+        };
+        let host_key = keygen("host_key");
+        let client_key = keygen("id");
+        std::fs::write(path.join("authorized_keys"), &client_key).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        std::fs::write(
+            path.join("known_hosts"),
+            format!("[127.0.0.1]:{port} {host_key}"),
+        )
+        .unwrap();
+        let p = path.display();
+        std::fs::write(
+            path.join("sshd_config"),
+            format!(
+                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {p}/host_key\n\
+                 AuthorizedKeysFile {p}/authorized_keys\nPidFile none\nStrictModes no\n\
+                 UsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                 PermitRootLogin prohibit-password\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            path.join("ssh_config"),
+            format!(
+                "Host *\n  IdentityFile {p}/id\n  IdentitiesOnly yes\n  \
+                 UserKnownHostsFile {p}/known_hosts\n  StrictHostKeyChecking yes\n  \
+                 BatchMode yes\n  LogLevel ERROR\n"
+            ),
+        )
+        .unwrap();
+        let bin_dir = path.join("bin");
+        std::fs::create_dir(&bin_dir).unwrap();
+        let wrapper = bin_dir.join("ssh");
+        std::fs::write(
+            &wrapper,
+            format!("#!/bin/sh\nexec /usr/bin/ssh -F {p}/ssh_config \"$@\"\n"),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // sshd's privilege separation directory, which only the package's service creates
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let sshd = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(path.join("sshd_config"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("these tests need sshd (Debian's openssh-server); tests/run.sh installs it");
+        let user = text(&Command::new("id").arg("-un").output().unwrap().stdout)
+            .trim()
+            .to_string();
+        let engine = SshEngine {
+            port,
+            user,
+            bin_dir,
+            _dir: dir,
+            sshd,
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return engine;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("sshd did not listen on port {port}");
+    }
+
+    fn host(&self, user: &str) -> String {
+        format!("ssh://{user}@127.0.0.1:{}", self.port)
+    }
+
+    /// PATH with the test's `ssh` first.
+    fn path(&self) -> String {
+        format!(
+            "{}:{}",
+            self.bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+}
+
+impl Drop for SshEngine {
+    fn drop(&mut self) {
+        let _ = self.sshd.kill();
+        let _ = self.sshd.wait();
+    }
+}
+
+#[test]
+fn builds_over_ssh_and_through_an_ssh_context_and_says_what_ssh_refused() {
+    let engine = SshEngine::start();
+    let source = "slim-test/remote-ssh-app:1";
+    httpd_app(source, "8080", "hello over ssh\n");
+    let path = engine.path();
+    let host = engine.host(&engine.user);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let build = [
+        "build",
+        source,
+        "--force",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let over_ssh = [("PATH", path.as_str()), ("DOCKER_HOST", host.as_str())];
+    let (output, seen) = watch_ports(source, || slim_with_env(&over_ssh, &build));
+    assert_exit(&output, 0);
+    assert!(seen.iter().any(|c| c.role == "analysis"), "{seen:?}");
+    assert!(
+        seen.iter().all(|c| c.published.is_empty()),
+        "a port was published: {seen:?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["analysis"]["probed_from"], "inside");
+    let checks = report["verification"]["checks"]
+        .as_array()
+        .expect("verified");
+    assert!(
+        checks.iter().any(|c| c["name"] == "GET / on port 8080"),
+        "{checks:?}"
+    );
+    assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
+    assert!(leftover_containers(source).is_empty());
+
+    // a context the docker CLI made, naming the ssh address
+    let config = dir.path().join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let created = Command::new("docker")
+        .env("DOCKER_CONFIG", &config)
+        .args(["context", "create", "slim-ssh", "--docker"])
+        .arg(format!("host={host}"))
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let config = config.to_str().unwrap();
+    let through_context = [("PATH", path.as_str()), ("DOCKER_CONFIG", config)];
+    let output = slim_with_env(
+        &through_context,
+        &[
+            "--docker-context",
+            "slim-ssh",
+            "build",
+            source,
+            "--force",
+            "--report",
+            dir.path().join("r2.json").to_str().unwrap(),
+        ],
+    );
+    assert_exit(&output, 0);
+
+    // a user the server does not let in: ssh's own words, and no hint about local sockets
+    let stranger = engine.host("nobody-here");
+    let output = slim_with_env(
+        &[("PATH", path.as_str()), ("DOCKER_HOST", stranger.as_str())],
+        &["images"],
+    );
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot reach the container engine")
+            && stderr.contains("Permission denied"),
+        "{stderr}"
+    );
+    remove_image("slim-test/remote-ssh-app.slim:1");
+}

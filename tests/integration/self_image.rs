@@ -68,7 +68,8 @@ fn slims_own_image_slims_an_example_as_a_non_root_user() {
     let open = std::os::unix::fs::PermissionsExt::from_mode(0o777);
     std::fs::set_permissions(out.path(), open).unwrap();
     let output = Command::new("docker")
-        .args(["run", "--rm", "--network", "host", "--group-add"])
+        // the default network: the probes go through the engine, not slim's own network
+        .args(["run", "--rm", "--group-add"])
         .arg(socket_group.to_string())
         .args(["-v", "/var/run/docker.sock:/var/run/docker.sock", "-v"])
         .arg(format!("{}:/out", out.path().display()))
@@ -96,6 +97,7 @@ fn slims_own_image_slims_an_example_as_a_non_root_user() {
             .contains("/style.css")
     };
     assert!(checks.iter().any(probed), "the probe ran: {checks:?}");
+    assert_eq!(report["analysis"]["probed_from"], "inside");
     assert_ne!(report["output"]["user"], "0", "{}", report["output"]);
     assert!(leftover_containers(source).is_empty());
     // both are new on every run (new binaries, a new source label)
