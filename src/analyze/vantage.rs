@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use super::inject::SENSOR_PATH;
 use super::probes::ProbeFailure;
-use crate::engine::{ContainerRun, ContainerSpec, Containers, EngineError};
-use crate::probe::{HttpAnswer, HttpProbe, HttpProber, ProbeError};
+use crate::engine::{ContainerRun, ContainerSpec, Containers, EngineError, Stderr};
+use crate::probe::{HttpAnswer, HttpConnection, HttpProbe, HttpProber, ProbeError};
 
 /// What the relay says when nothing accepts its connection (see slim-sensor's `relay`).
 const REFUSED_PREFIX: &str = "slim-sensor: nothing accepts connections";
@@ -86,6 +86,8 @@ pub struct Vantage {
     /// container port → published port on 127.0.0.1 ([`ProbeFrom::Host`] only)
     published: BTreeMap<u16, u16>,
     prober: HttpProber,
+    /// the last connection to each port, kept while the app keeps it open
+    connections: tokio::sync::Mutex<BTreeMap<u16, HttpConnection>>,
 }
 
 /// What the probing container is made of.
@@ -152,6 +154,7 @@ impl Vantage {
             beside,
             published,
             prober: HttpProber::new(spec.request_timeout),
+            connections: tokio::sync::Mutex::default(),
         })
     }
 
@@ -186,13 +189,48 @@ impl Vantage {
         ))
     }
 
-    /// Send one probe to the app's `port`.
+    /// Send one probe to the app's `port`, over the connection the last probe left open if
+    /// the app kept it, else over a new one.
     pub async fn send(
         &self,
         engine: &impl Containers,
         port: u16,
         probe: &HttpProbe,
     ) -> Result<HttpAnswer, ProbeError> {
+        let kept = self.connections.lock().await.remove(&port);
+        if let Some(mut connection) = kept.filter(HttpConnection::is_open) {
+            // An app may close an idle connection just as a request goes out on it; then a
+            // new connection decides.
+            if let Ok(answer) = self.prober.send(&mut connection, probe).await {
+                self.keep(port, connection).await;
+                return Ok(answer);
+            }
+        }
+        let (mut connection, relay_said) = self.connect(engine, port).await?;
+        match self.prober.send(&mut connection, probe).await {
+            Ok(answer) => {
+                self.keep(port, connection).await;
+                Ok(answer)
+            }
+            Err(ProbeError::NotReady(reason)) => Err(relay_said
+                .and_then(|said| relay_failure(&said.text()))
+                .unwrap_or(ProbeError::NotReady(reason))),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn keep(&self, port: u16, connection: HttpConnection) {
+        if connection.is_open() {
+            self.connections.lock().await.insert(port, connection);
+        }
+    }
+
+    /// A new connection to the app's `port`, and for a relayed one what the relay says.
+    async fn connect(
+        &self,
+        engine: &impl Containers,
+        port: u16,
+    ) -> Result<(HttpConnection, Option<Stderr>), ProbeError> {
         match self.from {
             ProbeFrom::Host => {
                 let Some(&host_port) = self.published.get(&port) else {
@@ -200,7 +238,8 @@ impl Vantage {
                         "port {port} was not published on 127.0.0.1"
                     )));
                 };
-                self.prober.send_to_local_port(host_port, probe).await
+                let connection = self.prober.connect_to_local_port(host_port).await?;
+                Ok((connection, None))
             }
             ProbeFrom::Inside => {
                 let argv = [
@@ -213,23 +252,16 @@ impl Vantage {
                     .await
                     .map_err(|e| ProbeError::NotReady(e.to_string()))?;
                 let relay_said = relay.stderr();
-                let answer = self
-                    .prober
-                    .send_over(relay, &format!("127.0.0.1:{port}"), probe)
-                    .await;
-                match answer {
-                    Err(ProbeError::NotReady(reason)) => {
-                        Err(relay_failure(&relay_said.text())
-                            .unwrap_or(ProbeError::NotReady(reason)))
-                    }
-                    other => other,
-                }
+                let authority = format!("127.0.0.1:{port}");
+                let connection = self.prober.connect(relay, &authority).await?;
+                Ok((connection, Some(relay_said)))
             }
         }
     }
 
-    /// Remove the probing container.
+    /// Close the connections and remove the probing container.
     pub async fn close(self, engine: &impl Containers) -> Result<(), EngineError> {
+        self.connections.lock().await.clear();
         engine.remove_container(&self.beside).await
     }
 }

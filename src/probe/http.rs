@@ -107,11 +107,37 @@ pub enum ProbeError {
     NotHttp(String),
 }
 
-/// An HTTP/1.1 client for probes: one request per connection, no proxy, no redirects
-/// followed (a redirect is an answer too). The connection is whatever reaches the app: a
-/// stream relayed from inside its network namespace, or a TCP connection to a published port.
+/// An HTTP/1.1 client for probes: no proxy, no redirects followed (a redirect is an answer
+/// too). It speaks over whatever reaches the app: a stream relayed from inside its network
+/// namespace, or a TCP connection to a published port.
 pub struct HttpProber {
     request_timeout: Duration,
+}
+
+type Body = http_body_util::Empty<hyper::body::Bytes>;
+
+/// An open connection to the app. Like a browser's, it is kept for the next request while the
+/// app keeps it open, which saves opening a relay for every probe.
+pub struct HttpConnection {
+    sender: hyper::client::conn::http1::SendRequest<Body>,
+    driver: tokio::task::JoinHandle<()>,
+    /// the Host header (`127.0.0.1:PORT`)
+    authority: String,
+    /// an answer was cut short or timed out: unread bytes make the connection useless
+    spoiled: bool,
+}
+
+impl HttpConnection {
+    /// True while another request may go over it.
+    pub fn is_open(&self) -> bool {
+        !self.spoiled && !self.sender.is_closed()
+    }
+}
+
+impl Drop for HttpConnection {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
 }
 
 impl HttpProber {
@@ -119,38 +145,75 @@ impl HttpProber {
         HttpProber { request_timeout }
     }
 
-    /// Send one probe to port `port` on this machine's 127.0.0.1 (a published port).
+    /// Send one probe to port `port` on this machine's 127.0.0.1 (a published port), over a
+    /// connection of its own.
     pub async fn send_to_local_port(
         &self,
         port: u16,
         probe: &HttpProbe,
     ) -> Result<HttpAnswer, ProbeError> {
+        let mut connection = self.connect_to_local_port(port).await?;
+        self.send(&mut connection, probe).await
+    }
+
+    /// A connection to port `port` on this machine's 127.0.0.1.
+    pub async fn connect_to_local_port(&self, port: u16) -> Result<HttpConnection, ProbeError> {
         let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let connection = tokio::time::timeout(
+        let stream = tokio::time::timeout(
             self.request_timeout,
             tokio::net::TcpStream::connect(address),
         )
         .await
         .map_err(|_| self.timed_out())?
         .map_err(|e| ProbeError::NotReady(format!("connecting to {address}: {e}")))?;
-        self.send_over(connection, &address.to_string(), probe)
-            .await
+        self.connect(stream, &address.to_string()).await
     }
 
-    /// Send one probe over `connection`, a fresh connection to the app; `authority` is the
-    /// Host header (`127.0.0.1:PORT`).
-    pub async fn send_over<C>(
-        &self,
-        connection: C,
-        authority: &str,
-        probe: &HttpProbe,
-    ) -> Result<HttpAnswer, ProbeError>
+    /// Speak HTTP over `stream`, a fresh connection to the app; `authority` is the Host header.
+    pub async fn connect<C>(&self, stream: C, authority: &str) -> Result<HttpConnection, ProbeError>
     where
         C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        tokio::time::timeout(self.request_timeout, exchange(connection, authority, probe))
-            .await
-            .map_err(|_| self.timed_out())?
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let (sender, driver) = tokio::time::timeout(
+            self.request_timeout,
+            hyper::client::conn::http1::handshake(io),
+        )
+        .await
+        .map_err(|_| self.timed_out())?
+        .map_err(classify)?;
+        Ok(HttpConnection {
+            sender,
+            driver: tokio::spawn(async move {
+                let _ = driver.await;
+            }),
+            authority: authority.to_string(),
+            spoiled: false,
+        })
+    }
+
+    /// Send one probe over `connection` and read the whole answer (the body up to
+    /// [`MAX_BODY`]).
+    pub async fn send(
+        &self,
+        connection: &mut HttpConnection,
+        probe: &HttpProbe,
+    ) -> Result<HttpAnswer, ProbeError> {
+        let outcome = tokio::time::timeout(self.request_timeout, exchange(connection, probe)).await;
+        match outcome {
+            Ok(Ok((answer, complete))) => {
+                connection.spoiled |= !complete;
+                Ok(answer)
+            }
+            Ok(Err(error)) => {
+                connection.spoiled = true;
+                Err(error)
+            }
+            Err(_) => {
+                connection.spoiled = true;
+                Err(self.timed_out())
+            }
+        }
     }
 
     fn timed_out(&self) -> ProbeError {
@@ -161,60 +224,49 @@ impl HttpProber {
     }
 }
 
-/// One request and its whole answer (the body up to [`MAX_BODY`]) over `connection`.
-async fn exchange<C>(
-    connection: C,
-    authority: &str,
+/// One request and its answer; the flag is false when the body was cut at [`MAX_BODY`].
+async fn exchange(
+    connection: &mut HttpConnection,
     probe: &HttpProbe,
-) -> Result<HttpAnswer, ProbeError>
-where
-    C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-{
+) -> Result<(HttpAnswer, bool), ProbeError> {
     use http_body_util::BodyExt;
     use hyper::header;
 
     let request = hyper::Request::builder()
         .method(probe.method.as_str())
         .uri(probe.path.as_str())
-        .header(header::HOST, authority)
+        .header(header::HOST, &connection.authority)
         .header(header::USER_AGENT, USER_AGENT)
         .header(header::ACCEPT, "*/*")
-        // The app closes its end after answering, which also ends the relay carrying it.
-        .header(header::CONNECTION, "close")
-        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+        .body(Body::new())
         .map_err(|e| {
             ProbeError::NotHttp(format!("the probe {probe} is not a valid request: {e}"))
         })?;
-    let (mut sender, driver) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(connection))
-            .await
-            .map_err(classify)?;
-    let driver = tokio::spawn(driver);
-    let outcome = async {
-        let response = sender.send_request(request).await.map_err(classify)?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let mut body_stream = response.into_body();
-        let mut body = Vec::new();
-        while let Some(frame) = body_stream.frame().await {
-            let Ok(chunk) = frame.map_err(classify)?.into_data() else {
-                continue; // trailers
-            };
-            let room = MAX_BODY.saturating_sub(body.len());
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if room <= chunk.len() {
-                break;
-            }
+    connection.sender.ready().await.map_err(classify)?;
+    let response = connection
+        .sender
+        .send_request(request)
+        .await
+        .map_err(classify)?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut body_stream = response.into_body();
+    let mut body = Vec::new();
+    while let Some(frame) = body_stream.frame().await {
+        let Ok(chunk) = frame.map_err(classify)?.into_data() else {
+            continue; // trailers
+        };
+        let room = MAX_BODY.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room <= chunk.len() {
+            return Ok((HttpAnswer::new(status, content_type, body), false));
         }
-        Ok(HttpAnswer::new(status, content_type, body))
     }
-    .await;
-    driver.abort();
-    outcome
+    Ok((HttpAnswer::new(status, content_type, body), true))
 }
 
 const USER_AGENT: &str = concat!("slim-probe/", env!("CARGO_PKG_VERSION"));
@@ -277,6 +329,46 @@ mod tests {
         assert_eq!(answer.status, 201);
         assert_eq!(answer.body, b"abcde");
         assert_eq!(answer.body_len, 5);
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_app_keeps_open_carries_the_next_probe() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // one connection only: a second would never be accepted
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            for answer in [&b"first"[..], b"second"] {
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let mut buf = [0u8; 1024];
+                    let n = socket.read(&mut buf).await.unwrap();
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                seen.clear();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                    answer.len()
+                );
+                socket.write_all(head.as_bytes()).await.unwrap();
+                socket.write_all(answer).await.unwrap();
+            }
+        });
+        let prober = HttpProber::new(Duration::from_secs(5));
+        let mut connection = prober.connect_to_local_port(port).await.unwrap();
+        let first = prober
+            .send(&mut connection, &HttpProbe::get_root())
+            .await
+            .unwrap();
+        assert!(connection.is_open());
+        let second = prober
+            .send(&mut connection, &HttpProbe::get_root())
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.body, second.body),
+            (b"first".to_vec(), b"second".to_vec())
+        );
     }
 
     #[tokio::test]

@@ -2,4 +2,4 @@
 
 pub mod http;
 
-pub use http::{HttpAnswer, HttpProbe, HttpProber, ProbeError};
+pub use http::{HttpAnswer, HttpConnection, HttpProbe, HttpProber, ProbeError};
