@@ -251,10 +251,9 @@ impl Vantage {
                     .exec_stream(&self.beside, &argv)
                     .await
                     .map_err(|e| ProbeError::NotReady(e.to_string()))?;
-                let relay_said = relay.stderr();
                 let authority = format!("127.0.0.1:{port}");
-                let connection = self.prober.connect(relay, &authority).await?;
-                Ok((connection, Some(relay_said)))
+                let connection = self.prober.connect(relay.io, &authority).await?;
+                Ok((connection, Some(relay.stderr)))
             }
         }
     }

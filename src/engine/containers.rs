@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 
+use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
@@ -115,6 +116,14 @@ fn loopback_port_bindings(ports: &[u16]) -> HashMap<String, Option<Vec<PortBindi
             (format!("{port}/tcp"), Some(vec![binding]))
         })
         .collect()
+}
+
+type AttachedOutput =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<LogOutput, BollardError>> + Send>>;
+type AttachedInput = std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>;
+
+fn exec_action(cmd: &[String]) -> String {
+    format!("running {:?} in the container", cmd.join(" "))
 }
 
 impl Engine {
@@ -352,46 +361,22 @@ impl Engine {
         cmd: &[String],
         user: Option<&str>,
     ) -> Result<ExecOutput, EngineError> {
-        let action = || format!("running {:?} in the container", cmd.join(" "));
-        let config = CreateExecOptions {
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            cmd: Some(cmd.to_vec()),
-            user: user.map(str::to_string),
-            ..Default::default()
-        };
-        let created = self
-            .docker
-            .create_exec(&run.id, config)
-            .await
-            .map_err(|e| EngineError::api(action(), e))?;
+        let (exec_id, mut stream, _) = self.attach_exec(run, cmd, user, false).await?;
         let mut output = ExecOutput::default();
-        if let StartExecResults::Attached {
-            output: mut stream, ..
-        } = self
-            .docker
-            .start_exec(&created.id, None)
-            .await
-            .map_err(|e| EngineError::api(action(), e))?
-        {
-            while let Some(item) = stream.next().await {
-                match item.map_err(|e| EngineError::api(action(), e))? {
-                    bollard::container::LogOutput::StdErr { message } => {
-                        output.stderr.extend_from_slice(&message)
-                    }
-                    bollard::container::LogOutput::StdOut { message }
-                    | bollard::container::LogOutput::Console { message } => {
-                        output.stdout.extend_from_slice(&message)
-                    }
-                    bollard::container::LogOutput::StdIn { .. } => {}
+        while let Some(item) = stream.next().await {
+            match item.map_err(|e| EngineError::api(exec_action(cmd), e))? {
+                LogOutput::StdErr { message } => output.stderr.extend_from_slice(&message),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    output.stdout.extend_from_slice(&message)
                 }
+                LogOutput::StdIn { .. } => {}
             }
         }
         let inspect = self
             .docker
-            .inspect_exec(&created.id)
+            .inspect_exec(&exec_id)
             .await
-            .map_err(|e| EngineError::api(action(), e))?;
+            .map_err(|e| EngineError::api(exec_action(cmd), e))?;
         output.exit_code = inspect.exit_code.unwrap_or(-1);
         Ok(output)
     }
@@ -403,55 +388,68 @@ impl Engine {
         run: &ContainerRun,
         cmd: &[String],
     ) -> Result<ExecStream, EngineError> {
-        let action = || format!("running {:?} in the container", cmd.join(" "));
+        let (_, output, input) = self.attach_exec(run, cmd, None, true).await?;
+        let stderr = Stderr::default();
+        let sink = stderr.clone();
+        let stdout = output.filter_map(move |item| {
+            let chunk = match item {
+                Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                    Some(Ok(message))
+                }
+                Ok(LogOutput::StdErr { message }) => {
+                    sink.push(&message);
+                    None
+                }
+                Ok(LogOutput::StdIn { .. }) => None,
+                Err(e) => Some(Err(std::io::Error::other(e))),
+            };
+            std::future::ready(chunk)
+        });
+        Ok(ExecStream {
+            io: tokio::io::join(Box::pin(tokio_util::io::StreamReader::new(stdout)), input),
+            stderr,
+        })
+    }
+
+    /// Create and start an exec of `cmd` with its stdout and stderr (and stdin, if `stdin`)
+    /// attached: its ID, its output and its input.
+    async fn attach_exec(
+        &self,
+        run: &ContainerRun,
+        cmd: &[String],
+        user: Option<&str>,
+        stdin: bool,
+    ) -> Result<(String, AttachedOutput, AttachedInput), EngineError> {
         let config = CreateExecOptions {
-            attach_stdin: Some(true),
+            attach_stdin: Some(stdin),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
             cmd: Some(cmd.to_vec()),
+            user: user.map(str::to_string),
             ..Default::default()
         };
         let created = self
             .docker
             .create_exec(&run.id, config)
             .await
-            .map_err(|e| EngineError::api(action(), e))?;
+            .map_err(|e| EngineError::api(exec_action(cmd), e))?;
         let options = StartExecOptions {
             detach: false,
             tty: false,
             output_capacity: None,
         };
-        let StartExecResults::Attached { output, input } = self
+        match self
             .docker
             .start_exec(&created.id, Some(options))
             .await
-            .map_err(|e| EngineError::api(action(), e))?
-        else {
-            return Err(EngineError::Api {
-                action: action(),
+            .map_err(|e| EngineError::api(exec_action(cmd), e))?
+        {
+            StartExecResults::Attached { output, input } => Ok((created.id, output, input)),
+            StartExecResults::Detached => Err(EngineError::Api {
+                action: exec_action(cmd),
                 message: "the engine started the command detached".into(),
-            });
-        };
-        let stderr = Stderr::default();
-        let sink = stderr.clone();
-        let stdout = output.filter_map(move |item| {
-            let chunk = match item {
-                Ok(bollard::container::LogOutput::StdOut { message })
-                | Ok(bollard::container::LogOutput::Console { message }) => Some(Ok(message)),
-                Ok(bollard::container::LogOutput::StdErr { message }) => {
-                    sink.push(&message);
-                    None
-                }
-                Ok(bollard::container::LogOutput::StdIn { .. }) => None,
-                Err(e) => Some(Err(std::io::Error::other(e))),
-            };
-            std::future::ready(chunk)
-        });
-        Ok(ExecStream::new(
-            Box::pin(tokio_util::io::StreamReader::new(stdout)),
-            input,
-            stderr,
-        ))
+            }),
+        }
     }
 
     /// Remove a container and its anonymous volumes, running or not.

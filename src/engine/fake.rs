@@ -282,7 +282,10 @@ impl Containers for FakeEngine {
         let stderr = Stderr::default();
         stderr.push(&error);
         let (stdout, stdin) = tokio::io::split(ours);
-        Ok(ExecStream::new(Box::pin(stdout), Box::pin(stdin), stderr))
+        Ok(ExecStream {
+            io: tokio::io::join(Box::pin(stdout), Box::pin(stdin)),
+            stderr,
+        })
     }
 
     async fn remove_container(&self, run: &ContainerRun) -> Result<(), EngineError> {

@@ -168,6 +168,40 @@ fn slim_with_env(env: &[(&str, &str)], args: &[&str]) -> Output {
     command.args(args).output().unwrap()
 }
 
+/// `slim build SOURCE` (a web server on 8080) with `env`, watched: it passes, the server
+/// answered the probes from inside its network, and no port was published at any point.
+fn build_probed_inside(env: &[(&str, &str)], source: &str, report: &Path) {
+    let build = [
+        "build",
+        source,
+        "--force",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let (output, seen) = watch_ports(source, || slim_with_env(env, &build));
+    assert_exit(&output, 0);
+    assert!(seen.iter().any(|c| c.role == "analysis"), "{seen:?}");
+    assert!(
+        seen.iter().all(|c| c.published.is_empty()),
+        "a port was published: {seen:?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    assert_eq!(report["analysis"]["probed_from"], "inside");
+    assert_eq!(
+        report["analysis"]["http_probes"][0]["answer"]["Ok"]["status"],
+        200
+    );
+    let checks = report["verification"]["checks"]
+        .as_array()
+        .expect("verified");
+    assert!(
+        checks.iter().any(|c| c["name"] == "GET / on port 8080"),
+        "{checks:?}"
+    );
+    assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
+}
+
 #[test]
 fn builds_through_a_tls_endpoint_and_a_docker_context_and_says_what_is_wrong() {
     let engine = TlsEngine::start();
@@ -182,35 +216,7 @@ fn builds_through_a_tls_endpoint_and_a_docker_context_and_says_what_is_wrong() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
-    let build = [
-        "build",
-        source,
-        "--force",
-        "--report",
-        report.to_str().unwrap(),
-    ];
-    let (output, seen) = watch_ports(source, || slim_with_env(&tls, &build));
-    assert_exit(&output, 0);
-    assert!(seen.iter().any(|c| c.role == "analysis"), "{seen:?}");
-    assert!(
-        seen.iter().all(|c| c.published.is_empty()),
-        "a port was published: {seen:?}"
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    assert_eq!(report["analysis"]["probed_from"], "inside");
-    assert_eq!(
-        report["analysis"]["http_probes"][0]["answer"]["Ok"]["status"],
-        200
-    );
-    let checks = report["verification"]["checks"]
-        .as_array()
-        .expect("verified");
-    assert!(
-        checks.iter().any(|c| c["name"] == "GET / on port 8080"),
-        "{checks:?}"
-    );
-    assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
+    build_probed_inside(&tls, source, &report);
 
     // the same endpoint as a Docker context, made by the docker CLI in its own store
     let config = dir.path().join("docker-config");
@@ -422,32 +428,8 @@ fn builds_over_ssh_and_through_an_ssh_context_and_says_what_ssh_refused() {
     let host = engine.host(&engine.user);
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
-    let build = [
-        "build",
-        source,
-        "--force",
-        "--report",
-        report.to_str().unwrap(),
-    ];
     let over_ssh = [("PATH", path.as_str()), ("DOCKER_HOST", host.as_str())];
-    let (output, seen) = watch_ports(source, || slim_with_env(&over_ssh, &build));
-    assert_exit(&output, 0);
-    assert!(seen.iter().any(|c| c.role == "analysis"), "{seen:?}");
-    assert!(
-        seen.iter().all(|c| c.published.is_empty()),
-        "a port was published: {seen:?}"
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    assert_eq!(report["analysis"]["probed_from"], "inside");
-    let checks = report["verification"]["checks"]
-        .as_array()
-        .expect("verified");
-    assert!(
-        checks.iter().any(|c| c["name"] == "GET / on port 8080"),
-        "{checks:?}"
-    );
-    assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
+    build_probed_inside(&over_ssh, source, &report);
     assert!(leftover_containers(source).is_empty());
 
     // a context the docker CLI made, naming the ssh address
