@@ -86,6 +86,23 @@ fn cert_dir(dir: &Path, name: &str, ca: &str, client: &str) -> PathBuf {
     out
 }
 
+/// A port nothing listens on now, on 127.0.0.1.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Wait (up to 5 s) until `server` accepts connections on 127.0.0.1:`port`.
+fn wait_for_listener(port: u16, server: &str) {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{server} did not listen on port {port}");
+}
+
 impl TlsEngine {
     fn start() -> TlsEngine {
         let dir = tempfile::tempdir().unwrap();
@@ -106,11 +123,7 @@ impl TlsEngine {
             "extendedKeyUsage=clientAuth\n",
         );
         let client_dir = cert_dir(path, "client-certs", "ca", "client");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let config = path.join("stunnel.conf");
         std::fs::write(
             &config,
@@ -135,13 +148,8 @@ impl TlsEngine {
             dir,
             stunnel,
         };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return engine;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("stunnel did not listen on port {port}");
+        wait_for_listener(port, "stunnel");
+        engine
     }
 
     fn host(&self) -> String {
@@ -330,11 +338,7 @@ impl SshEngine {
         let host_key = keygen("host_key");
         let client_key = keygen("id");
         std::fs::write(path.join("authorized_keys"), &client_key).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         std::fs::write(
             path.join("known_hosts"),
             format!("[127.0.0.1]:{port} {host_key}"),
@@ -389,13 +393,8 @@ impl SshEngine {
             _dir: dir,
             sshd,
         };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return engine;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("sshd did not listen on port {port}");
+        wait_for_listener(port, "sshd");
+        engine
     }
 
     fn host(&self, user: &str) -> String {
