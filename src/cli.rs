@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use slim::analyze::ProbeFrom;
 use slim::sbom::SbomFormat;
 use slim::verify::judge::CompareMode;
 
@@ -352,14 +353,8 @@ pub struct AnalysisArgs {
     /// helper container in the app's network namespace, so no port is published and a
     /// remote or rootless engine works the same. `host`: this machine, through the exposed
     /// ports published on the engine's 127.0.0.1 (the engine must run on this machine).
-    #[arg(long, value_name = "WHERE", value_enum, default_value_t = ProbeFromChoice::Inside)]
-    pub probe_from: ProbeFromChoice,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ProbeFromChoice {
-    Inside,
-    Host,
+    #[arg(long, value_name = "WHERE", value_enum, default_value_t = ProbeFrom::Inside)]
+    pub probe_from: ProbeFrom,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -10,8 +10,6 @@
 //! sends the requests there, which only reaches the app when the engine runs on this machine.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -26,8 +24,8 @@ const REFUSED_PREFIX: &str = "slim-sensor: nothing accepts connections";
 /// The probing container runs as nobody: it only reads /proc/net and opens connections.
 const NOBODY: &str = "65534:65534";
 
-/// Where the HTTP probes are sent from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Where the HTTP probes are sent from (`--probe-from`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ProbeFrom {
     /// from a container in the app's network namespace: no port is published
@@ -35,29 +33,6 @@ pub enum ProbeFrom {
     Inside,
     /// from this machine, through ports published on the engine's 127.0.0.1
     Host,
-}
-
-impl fmt::Display for ProbeFrom {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ProbeFrom::Inside => "inside",
-            ProbeFrom::Host => "host",
-        })
-    }
-}
-
-impl FromStr for ProbeFrom {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "inside" => Ok(ProbeFrom::Inside),
-            "host" => Ok(ProbeFrom::Host),
-            other => Err(format!(
-                "invalid probe origin {other:?}: expected inside or host"
-            )),
-        }
-    }
 }
 
 impl ProbeFrom {
@@ -281,11 +256,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn probe_origin_parses_and_prints() {
+    fn probe_origin_is_named_as_the_flag_and_the_report_name_it() {
+        use clap::ValueEnum;
         for from in [ProbeFrom::Inside, ProbeFrom::Host] {
-            assert_eq!(from.to_string().parse::<ProbeFrom>(), Ok(from));
+            let name = from.to_possible_value().unwrap().get_name().to_string();
+            assert_eq!(ProbeFrom::from_str(&name, false), Ok(from));
+            assert_eq!(serde_json::to_string(&from).unwrap(), format!("\"{name}\""));
         }
-        assert!("remote".parse::<ProbeFrom>().is_err());
+        assert!(ProbeFrom::from_str("remote", false).is_err());
         assert_eq!(ProbeFrom::default(), ProbeFrom::Inside);
         assert_eq!(
             serde_json::to_string(&ProbeFrom::Inside).unwrap(),

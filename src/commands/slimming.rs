@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use slim::analyze::{self, AnalysisOptions, ContinueAfter, ProbeFrom};
+use slim::analyze::{self, AnalysisOptions, ContinueAfter};
 use slim::collect::KeepControls;
 use slim::engine::Engine;
 use slim::image::{ImageRef, UserSpec};
@@ -18,7 +18,7 @@ use slim::resolve::imports::Language;
 use slim::resolve::profile::load_profiles;
 
 use super::{Outcome, UsageError, report_error};
-use crate::cli::{AnalysisArgs, KeepArgs, ProbeFromChoice};
+use crate::cli::{AnalysisArgs, KeepArgs};
 use crate::printer::Printer;
 
 /// The request the flags every slimming command shares make, checked before any work.
@@ -68,10 +68,7 @@ pub fn slim_request(
             allow_failure: analysis.allow_failure,
             sensor: analyze::locate_sensor()?,
             all_syscalls: false,
-            probe_from: match analysis.probe_from {
-                ProbeFromChoice::Inside => ProbeFrom::Inside,
-                ProbeFromChoice::Host => ProbeFrom::Host,
-            },
+            probe_from: analysis.probe_from,
         },
         controls: keep_controls(keep)?,
         report,
