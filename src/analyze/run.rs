@@ -20,7 +20,6 @@ use crate::sensor::report::{ExitStatus, TraceReport};
 const TRACE_PATH: &str = "/.slim/trace.json";
 /// Time the app gets to shut down after its stop signal before it is killed.
 const STOP_GRACE_SECS: i32 = 10;
-const PROBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What one traced run of the image showed.
 #[derive(Debug, Clone)]
@@ -126,7 +125,6 @@ pub async fn analyze(
             labels: container_labels("probe", source_name),
             from: options.probe_from,
             ports: &ports,
-            request_timeout: PROBE_REQUEST_TIMEOUT,
         };
         match Vantage::open(engine, &run, spec).await {
             Ok(opened) => vantage = Some(opened),

@@ -21,6 +21,8 @@ use crate::probe::{HttpAnswer, HttpConnection, HttpProbe, HttpProber, ProbeError
 
 /// What the relay says when nothing accepts its connection (see slim-sensor's `relay`).
 const REFUSED_PREFIX: &str = "slim-sensor: nothing accepts connections";
+/// The longest one probe waits for its whole answer, in the analysis and the verification.
+const PROBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// The probing container runs as nobody: it only reads /proc/net and opens connections.
 const NOBODY: &str = "65534:65534";
 
@@ -75,7 +77,6 @@ pub struct VantageSpec<'a> {
     pub from: ProbeFrom,
     /// the app's ports (published ones are looked up for [`ProbeFrom::Host`])
     pub ports: &'a [u16],
-    pub request_timeout: Duration,
 }
 
 impl Vantage {
@@ -128,7 +129,7 @@ impl Vantage {
             from: spec.from,
             beside,
             published,
-            prober: HttpProber::new(spec.request_timeout),
+            prober: HttpProber::new(PROBE_REQUEST_TIMEOUT),
             connections: tokio::sync::Mutex::default(),
         })
     }

@@ -25,7 +25,6 @@ const MIN_EXIT_WAIT: Duration = Duration::from_secs(10);
 const KEEP_RUNNING_CHECK: Duration = Duration::from_secs(10);
 /// Where the sensor writes the syscalls of a [`SyscallWatch::Record`] run.
 const VERIFY_TRACE_PATH: &str = "/.slim/verify-trace.json";
-const PROBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// One comparison between the original and the slim image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -171,7 +170,6 @@ pub async fn verify(
             labels: container_labels("probe", source_name),
             from: options.probe_from,
             ports: options.ports,
-            request_timeout: PROBE_REQUEST_TIMEOUT,
         };
         match Vantage::open(engine, &run, spec).await {
             Ok(opened) => vantage = Some(opened),
