@@ -9,6 +9,7 @@ use super::vantage::Vantage;
 use crate::engine::{ContainerRun, Containers, EngineError};
 use crate::probe::{HttpAnswer, HttpProbe, ProbeError};
 use crate::progress::Progress;
+use crate::sensor::relay::NOT_ACCEPTING;
 
 /// How long the other ports get once one port answered: a port that stays silent that long
 /// after the app is clearly up is not an HTTP port.
@@ -172,7 +173,7 @@ pub async fn wait_for_http(
 fn silent_listener(port: u16, last: ProbeError) -> ProbeError {
     match last {
         // Listened on, but not where clients connect: bound to 127.0.0.1 only, most likely.
-        ProbeError::Refused(reason) if reason.starts_with("nothing accepts connections") => {
+        ProbeError::Refused(reason) if reason.starts_with(NOT_ACCEPTING) => {
             ProbeError::Refused(format!(
                 "port {port} is listened on, but {reason}; an app that listens on 127.0.0.1 \
                  only cannot be reached from outside its container"

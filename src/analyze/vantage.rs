@@ -18,9 +18,8 @@ use super::inject::SENSOR_PATH;
 use super::probes::ProbeFailure;
 use crate::engine::{ContainerRun, ContainerSpec, Containers, EngineError, Stderr};
 use crate::probe::{HttpAnswer, HttpConnection, HttpProbe, HttpProber, ProbeError};
+use crate::sensor::relay::NOT_ACCEPTING;
 
-/// What the relay says when nothing accepts its connection (see slim-sensor's `relay`).
-const REFUSED_PREFIX: &str = "slim-sensor: nothing accepts connections";
 /// The longest one probe waits for its whole answer, in the analysis and the verification.
 const PROBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// The probing container runs as nobody: it only reads /proc/net and opens connections.
@@ -245,7 +244,7 @@ impl Vantage {
 fn relay_failure(stderr: &str) -> Option<ProbeError> {
     let line = stderr.lines().find(|l| l.starts_with("slim-sensor: "))?;
     let text = line.trim_start_matches("slim-sensor: ").to_string();
-    Some(if line.starts_with(REFUSED_PREFIX) {
+    Some(if text.starts_with(NOT_ACCEPTING) {
         ProbeError::Refused(text)
     } else {
         ProbeError::NotReady(text)

@@ -9,6 +9,10 @@ use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpStream};
 
 use nix::net::if_::InterfaceFlags;
 
+/// How `slim-sensor relay` begins its message when nothing accepts its connection; slim
+/// tells that failure from others by it.
+pub const NOT_ACCEPTING: &str = "nothing accepts connections on";
+
 /// The address outside clients reach the app at: the first non-loopback IPv4 address of
 /// this network namespace (where the engine forwards published ports), else loopback.
 /// Probing there, not at 127.0.0.1, keeps an app that listens on loopback only from

@@ -128,7 +128,8 @@ fn relay(args: Vec<OsString>) -> ExitCode {
     let connection = match std::net::TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
         Ok(connection) => connection,
         Err(error) => {
-            eprintln!("slim-sensor: nothing accepts connections on {address}: {error}");
+            let not_accepting = slim_core::sensor::relay::NOT_ACCEPTING;
+            eprintln!("slim-sensor: {not_accepting} {address}: {error}");
             return ExitCode::from(NOT_ACCEPTING);
         }
     };
